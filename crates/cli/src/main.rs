@@ -1,0 +1,2 @@
+//! The ferromq binary.
+fn main() {}

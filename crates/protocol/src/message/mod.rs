@@ -1,0 +1,1 @@
+//! Message encoding (filled in below).
