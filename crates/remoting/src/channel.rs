@@ -131,7 +131,9 @@ impl Channel {
             .await
             .map_err(|_| self.timeout_error(timeout))?
             .map_err(|_| self.closed_error())?;
+        // Biased: a response that arrived just before the connection closed still counts.
         tokio::select! {
+            biased;
             response = rx => response.map_err(|_| self.closed_error()),
             _ = tokio::time::sleep_until(deadline) => Err(self.timeout_error(timeout)),
             _ = self.inner.closed.cancelled() => Err(self.closed_error()),
