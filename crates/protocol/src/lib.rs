@@ -12,6 +12,8 @@ mod header;
 pub mod headers;
 pub mod language;
 pub mod message;
+pub mod perm;
+pub mod topic;
 
 pub use code::{RequestCode, ResponseCode};
 pub use command::{RemotingCommand, SerializeType, CURRENT_VERSION};
