@@ -1,1 +1,4 @@
 //! End-to-end tests that start real `ferromq` processes on loopback.
+
+mod namesrv;
+mod support;

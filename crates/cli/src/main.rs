@@ -1,2 +1,38 @@
-//! The ferromq binary.
-fn main() {}
+//! The `ferromq` binary: one executable for every role, chosen by subcommand.
+
+mod namesrv;
+mod settings;
+mod shutdown;
+
+use clap::{Parser, Subcommand};
+
+/// FerroMQ: a RocketMQ-compatible message engine.
+#[derive(Debug, Parser)]
+#[command(name = "ferromq", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a name server (routing for producers and consumers).
+    Namesrv(namesrv::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Namesrv(args) => namesrv::run(args).await,
+        }
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}

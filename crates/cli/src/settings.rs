@@ -1,0 +1,57 @@
+//! Reading TOML configuration files into the library crates' typed configs.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+
+/// Reads `path` as TOML into `T`; without a path, `T`'s defaults.
+pub fn load<T: DeserializeOwned + Default>(path: Option<&Path>) -> anyhow::Result<T> {
+    let Some(path) = path else {
+        return Ok(T::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// Splits `host:port` (a bare port means all interfaces).
+pub fn split_listen(listen: &str) -> anyhow::Result<(String, u16)> {
+    if let Ok(port) = listen.parse::<u16>() {
+        return Ok(("0.0.0.0".to_string(), port));
+    }
+    let (host, port) = listen
+        .rsplit_once(':')
+        .with_context(|| format!("--listen {listen}: expected HOST:PORT"))?;
+    let port = port.parse().with_context(|| format!("--listen {listen}: bad port"))?;
+    Ok((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferromq_namesrv::NamesrvConfig;
+
+    #[test]
+    fn reads_namesrv_toml_with_rocketmq_names() {
+        let dir = std::env::temp_dir().join(format!("ferromq-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("namesrv.toml");
+        std::fs::write(&path, "listenPort = 19876\nscanNotActiveBrokerInterval = 1000\nkvConfigPath = \"/tmp/kv.json\"\n").unwrap();
+        let config: NamesrvConfig = load(Some(&path)).unwrap();
+        assert_eq!(config.listen_port, 19876);
+        assert_eq!(config.scan_not_active_broker_interval, 1000);
+        std::fs::write(&path, "listenPrt = 1\n").unwrap();
+        let err = load::<NamesrvConfig>(Some(&path)).unwrap_err();
+        assert!(format!("{err:#}").contains("listenPrt"), "{err:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn splits_listen_addresses() {
+        assert_eq!(split_listen("127.0.0.1:9876").unwrap(), ("127.0.0.1".to_string(), 9876));
+        assert_eq!(split_listen("9876").unwrap(), ("0.0.0.0".to_string(), 9876));
+        assert_eq!(split_listen("[::1]:9876").unwrap(), ("::1".to_string(), 9876));
+        assert!(split_listen("nonsense").is_err());
+    }
+}
