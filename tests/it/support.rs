@@ -12,7 +12,8 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Namesrv {
     pub process: ChildProcess,
     pub addr: SocketAddr,
-    pub dir: TempDir,
+    /// Kept alive for the process: its config, KV file and log live here.
+    pub _dir: TempDir,
 }
 
 impl Namesrv {
@@ -24,18 +25,31 @@ impl Namesrv {
         let kv = dir.path().join("kvConfig.json");
         std::fs::write(
             &config,
-            format!("kvConfigPath = {:?}\n{extra_config}\n", kv.display().to_string()),
+            format!(
+                "kvConfigPath = {:?}\n{extra_config}\n",
+                kv.display().to_string()
+            ),
         )
         .unwrap();
         let listen = format!("127.0.0.1:{port}");
         let process = ChildProcess::spawn(
             "namesrv",
             &ferromq_bin(),
-            &["namesrv", "--listen", &listen, "--config", &config.display().to_string()],
+            &[
+                "namesrv",
+                "--listen",
+                &listen,
+                "--config",
+                &config.display().to_string(),
+            ],
             dir.path(),
         );
         let addr: SocketAddr = listen.parse().unwrap();
         wait_for_listener(addr, START_TIMEOUT);
-        Namesrv { process, addr, dir }
+        Namesrv {
+            process,
+            addr,
+            _dir: dir,
+        }
     }
 }
