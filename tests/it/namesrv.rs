@@ -35,11 +35,7 @@ fn topic_configs(names: &[&str], counter: i64) -> TopicConfigSerializeWrapper {
         .collect();
     TopicConfigSerializeWrapper {
         topic_config_table: table,
-        data_version: DataVersion {
-            counter,
-            timestamp: 1_700_000_000_000,
-            state_version: 0,
-        },
+        data_version: DataVersion { counter, timestamp: 1_700_000_000_000, state_version: 0 },
     }
 }
 
@@ -61,27 +57,25 @@ fn register_request(name: &str, addr: &str, topics: &[&str], compressed: bool) -
     }
     .encode(compressed)
     .unwrap();
-    let mut request = RemotingCommand::request(RequestCode::REGISTER_BROKER)
-        .with_ext_fields(header.to_ext())
-        .with_body(body.clone());
+    let mut request = with_header(RequestCode::REGISTER_BROKER, &header).with_body(body.clone());
     // Like a Java broker, guard the body with its CRC.
-    request.ext_fields.insert(
-        "bodyCrc32",
-        ferromq_protocol::message::crc32_masked(&body).to_string(),
-    );
+    request
+        .ext_fields
+        .insert("bodyCrc32", ferromq_protocol::message::crc32_masked(&body).to_string());
     request
 }
 
 fn route_request(topic: &str, version: i32, serialize_type: SerializeType) -> RemotingCommand {
-    let header = GetRouteInfoRequestHeader {
-        topic: topic.to_string(),
-        accept_standard_json_only: None,
-    };
-    let mut request = RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC)
-        .with_ext_fields(header.to_ext())
+    let header =
+        GetRouteInfoRequestHeader { topic: topic.to_string(), accept_standard_json_only: None };
+    let mut request = with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header)
         .with_serialize_type(serialize_type);
     request.version = version;
     request
+}
+
+fn with_header(code: RequestCode, header: &impl CommandHeader) -> RemotingCommand {
+    RemotingCommand::request(code).with_ext_fields(header.to_ext())
 }
 
 async fn call(client: &RemotingClient, addr: &str, request: RemotingCommand) -> RemotingCommand {
@@ -101,12 +95,7 @@ async fn brokers_register_and_clients_read_routes() {
     let r = call(
         &broker_a,
         &addr,
-        register_request(
-            "broker-a",
-            "127.0.0.1:10911",
-            &["TopicTest", "OnlyA"],
-            false,
-        ),
+        register_request("broker-a", "127.0.0.1:10911", &["TopicTest", "OnlyA"], false),
     )
     .await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
@@ -119,19 +108,11 @@ async fn brokers_register_and_clients_read_routes() {
     assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
 
     // A 5.x client (version ≥ 401) gets standard JSON: strict parsers read it.
-    let r = call(
-        &client,
-        &addr,
-        route_request("TopicTest", 479, SerializeType::Json),
-    )
-    .await;
+    let r = call(&client, &addr, route_request("TopicTest", 479, SerializeType::Json)).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     assert_eq!(r.serialize_type, SerializeType::Json);
     let strict: serde_json::Value = serde_json::from_slice(&r.body).expect("standard JSON");
-    assert_eq!(
-        strict["brokerDatas"][0]["brokerAddrs"]["0"],
-        "127.0.0.1:10911"
-    );
+    assert_eq!(strict["brokerDatas"][0]["brokerAddrs"]["0"], "127.0.0.1:10911");
     assert_eq!(strict["brokerDatas"][1]["brokerName"], "broker-b");
     assert_eq!(strict["queueDatas"][0]["writeQueueNums"], 8);
     assert_eq!(strict["queueDatas"][0]["perm"], 6);
@@ -141,12 +122,7 @@ async fn brokers_register_and_clients_read_routes() {
 
     // An older client (version < 401), asking in the binary header, gets fastjson's form,
     // byte for byte what a Java name server writes, answered in binary.
-    let r = call(
-        &client,
-        &addr,
-        route_request("OnlyA", 399, SerializeType::RocketMq),
-    )
-    .await;
+    let r = call(&client, &addr, route_request("OnlyA", 399, SerializeType::RocketMq)).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     assert_eq!(r.serialize_type, SerializeType::RocketMq);
     assert_eq!(
@@ -155,37 +131,20 @@ async fn brokers_register_and_clients_read_routes() {
     );
 
     // Unknown topic: TOPIC_NOT_EXIST, as RocketMQ answers.
-    let r = call(
-        &client,
-        &addr,
-        route_request("NoSuchTopic", 479, SerializeType::RocketMq),
-    )
-    .await;
+    let r = call(&client, &addr, route_request("NoSuchTopic", 479, SerializeType::RocketMq)).await;
     assert_eq!(r.response_code(), ResponseCode::TOPIC_NOT_EXIST);
     assert!(r.remark.unwrap().contains("NoSuchTopic"));
 
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO),
-    )
-    .await;
+    let r =
+        call(&client, &addr, RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO)).await;
     let info = ClusterInfo::from_json(&r.body).unwrap();
     assert_eq!(
-        info.cluster_addr_table["DefaultCluster"]
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>(),
+        info.cluster_addr_table["DefaultCluster"].iter().cloned().collect::<Vec<_>>(),
         vec!["broker-a", "broker-b"]
     );
-    assert_eq!(
-        info.broker_addr_table["broker-b"].broker_addrs[&0],
-        "127.0.0.2:10911"
-    );
+    assert_eq!(info.broker_addr_table["broker-b"].broker_addrs[&0], "127.0.0.2:10911");
     // The cluster info keeps fastjson's unquoted integer keys, as Java clients expect.
-    assert!(std::str::from_utf8(&r.body)
-        .unwrap()
-        .contains(r#"{0:"127.0.0.1:10911"}"#));
+    assert!(std::str::from_utf8(&r.body).unwrap().contains(r#"{0:"127.0.0.1:10911"}"#));
 
     let r = call(
         &client,
@@ -204,35 +163,18 @@ async fn brokers_register_and_clients_read_routes() {
         let response = futures_block(call(
             &broker_a,
             &addr,
-            register_request(
-                "broker-a",
-                "127.0.0.1:10911",
-                &["TopicTest", "OnlyA"],
-                false,
-            ),
+            register_request("broker-a", "127.0.0.1:10911", &["TopicTest", "OnlyA"], false),
         ));
         assert_eq!(response.response_code(), ResponseCode::SUCCESS);
-        let route = futures_block(call(
-            &client,
-            &addr,
-            route_request("OnlyB", 479, SerializeType::Json),
-        ));
+        let route =
+            futures_block(call(&client, &addr, route_request("OnlyB", 479, SerializeType::Json)));
         route.response_code() == ResponseCode::TOPIC_NOT_EXIST
     });
-    let r = call(
-        &client,
-        &addr,
-        route_request("TopicTest", 479, SerializeType::Json),
-    )
-    .await;
+    let r = call(&client, &addr, route_request("TopicTest", 479, SerializeType::Json)).await;
     let route = TopicRouteData::from_json(&r.body).unwrap();
     assert_eq!(route.broker_datas.len(), 1);
     assert_eq!(route.broker_datas[0].broker_name, "broker-a");
-    assert!(
-        namesrv.process.log().contains("expired"),
-        "{}",
-        namesrv.process.log()
-    );
+    assert!(namesrv.process.log().contains("expired"), "{}", namesrv.process.log());
 }
 
 /// Runs a future to completion from inside a polling closure (the test runtime has two
@@ -256,29 +198,17 @@ async fn unregistering_and_closing_connections_remove_brokers() {
         .await;
         assert_eq!(r.response_code(), ResponseCode::SUCCESS);
         assert_eq!(
-            call(
-                &client,
-                &addr,
-                route_request("Gone", 479, SerializeType::Json)
-            )
-            .await
-            .response_code(),
+            call(&client, &addr, route_request("Gone", 479, SerializeType::Json))
+                .await
+                .response_code(),
             ResponseCode::SUCCESS
         );
     } // The broker's connection closes here.
-    wait_until(
-        Duration::from_secs(10),
-        "the closed broker to be dropped",
-        || {
-            futures_block(call(
-                &client,
-                &addr,
-                route_request("Gone", 479, SerializeType::Json),
-            ))
+    wait_until(Duration::from_secs(10), "the closed broker to be dropped", || {
+        futures_block(call(&client, &addr, route_request("Gone", 479, SerializeType::Json)))
             .response_code()
-                == ResponseCode::TOPIC_NOT_EXIST
-        },
-    );
+            == ResponseCode::TOPIC_NOT_EXIST
+    });
 
     let r = call(
         &client,
@@ -293,19 +223,9 @@ async fn unregistering_and_closing_connections_remove_brokers() {
         cluster_name: "DefaultCluster".into(),
         broker_id: 0,
     };
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::UNREGISTER_BROKER).with_ext_fields(header.to_ext()),
-    )
-    .await;
+    let r = call(&client, &addr, with_header(RequestCode::UNREGISTER_BROKER, &header)).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
-    let r = call(
-        &client,
-        &addr,
-        route_request("Stay", 479, SerializeType::Json),
-    )
-    .await;
+    let r = call(&client, &addr, route_request("Stay", 479, SerializeType::Json)).await;
     assert_eq!(r.response_code(), ResponseCode::TOPIC_NOT_EXIST);
 }
 
@@ -320,103 +240,39 @@ async fn kv_config_and_write_permission() {
         key: "OrderT".into(),
         value: "broker-a:4".into(),
     };
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::PUT_KV_CONFIG).with_ext_fields(put.to_ext()),
-    )
-    .await;
+    let r = call(&client, &addr, with_header(RequestCode::PUT_KV_CONFIG, &put)).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
-    let key = KvConfigRequestHeader {
-        namespace: "ORDER_TOPIC_CONFIG".into(),
-        key: "OrderT".into(),
-    };
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::GET_KV_CONFIG).with_ext_fields(key.to_ext()),
-    )
-    .await;
+    let key =
+        KvConfigRequestHeader { namespace: "ORDER_TOPIC_CONFIG".into(), key: "OrderT".into() };
+    let r = call(&client, &addr, with_header(RequestCode::GET_KV_CONFIG, &key)).await;
     assert_eq!(r.ext_fields.get("value"), Some("broker-a:4"));
-    let list = GetKvListByNamespaceRequestHeader {
-        namespace: "ORDER_TOPIC_CONFIG".into(),
-    };
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::GET_KVLIST_BY_NAMESPACE)
-            .with_ext_fields(list.to_ext()),
-    )
-    .await;
-    assert_eq!(
-        KvTable::from_json(&r.body).unwrap().table["OrderT"],
-        "broker-a:4"
-    );
+    let list = GetKvListByNamespaceRequestHeader { namespace: "ORDER_TOPIC_CONFIG".into() };
+    let r = call(&client, &addr, with_header(RequestCode::GET_KVLIST_BY_NAMESPACE, &list)).await;
+    assert_eq!(KvTable::from_json(&r.body).unwrap().table["OrderT"], "broker-a:4");
     // A registering broker is handed the order-topic namespace.
-    let r = call(
-        &client,
-        &addr,
-        register_request("broker-a", "127.0.0.1:10911", &["T1", "T2"], false),
-    )
-    .await;
-    assert_eq!(
-        KvTable::from_json(&r.body).unwrap().table["OrderT"],
-        "broker-a:4"
-    );
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::DELETE_KV_CONFIG).with_ext_fields(key.to_ext()),
-    )
-    .await;
+    let r =
+        call(&client, &addr, register_request("broker-a", "127.0.0.1:10911", &["T1", "T2"], false))
+            .await;
+    assert_eq!(KvTable::from_json(&r.body).unwrap().table["OrderT"], "broker-a:4");
+    let r = call(&client, &addr, with_header(RequestCode::DELETE_KV_CONFIG, &key)).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::GET_KV_CONFIG).with_ext_fields(key.to_ext()),
-    )
-    .await;
+    let r = call(&client, &addr, with_header(RequestCode::GET_KV_CONFIG, &key)).await;
     assert_eq!(r.response_code(), ResponseCode::QUERY_NOT_FOUND);
 
-    let wipe = WipeWritePermOfBrokerRequestHeader {
-        broker_name: "broker-a".into(),
-    };
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::WIPE_WRITE_PERM_OF_BROKER)
-            .with_ext_fields(wipe.to_ext()),
-    )
-    .await;
+    let wipe = WipeWritePermOfBrokerRequestHeader { broker_name: "broker-a".into() };
+    let r = call(&client, &addr, with_header(RequestCode::WIPE_WRITE_PERM_OF_BROKER, &wipe)).await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
     assert_eq!(r.ext_fields.get("wipeTopicCount"), Some("2"));
-    let r = call(
-        &client,
-        &addr,
-        route_request("T1", 479, SerializeType::Json),
-    )
-    .await;
-    assert_eq!(
-        TopicRouteData::from_json(&r.body).unwrap().queue_datas[0].perm,
-        4
-    );
+    let r = call(&client, &addr, route_request("T1", 479, SerializeType::Json)).await;
+    assert_eq!(TopicRouteData::from_json(&r.body).unwrap().queue_datas[0].perm, 4);
 
     // A missing required field is refused with a reason, not a dropped connection.
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC),
-    )
-    .await;
+    let r =
+        call(&client, &addr, RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC)).await;
     assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
     assert!(r.remark.unwrap().contains("topic"));
     // An unknown code: REQUEST_CODE_NOT_SUPPORTED.
-    let r = call(
-        &client,
-        &addr,
-        RemotingCommand::request(RequestCode(12_345)),
-    )
-    .await;
+    let r = call(&client, &addr, RemotingCommand::request(RequestCode(12_345))).await;
     assert_eq!(r.response_code(), ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
 }
 
@@ -425,12 +281,9 @@ async fn bad_frames_close_only_their_connection() {
     let namesrv = Namesrv::start("");
     let addr = namesrv.addr.to_string();
     let client = RemotingClient::new(ClientConfig::default());
-    let r = call(
-        &client,
-        &addr,
-        register_request("broker-a", "127.0.0.1:10911", &["T1", "T2"], false),
-    )
-    .await;
+    let r =
+        call(&client, &addr, register_request("broker-a", "127.0.0.1:10911", &["T1", "T2"], false))
+            .await;
     assert_eq!(r.response_code(), ResponseCode::SUCCESS);
 
     let mut over_limit = Vec::new();
@@ -454,20 +307,12 @@ async fn bad_frames_close_only_their_connection() {
             let read = tokio::time::timeout(CALL, raw.read(&mut sink))
                 .await
                 .expect("server closes the connection");
-            assert!(
-                matches!(read, Ok(0) | Err(_)),
-                "{what}: connection should be closed"
-            );
+            assert!(matches!(read, Ok(0) | Err(_)), "{what}: connection should be closed");
         } else {
             drop(raw); // the peer vanishes mid-frame
         }
         // Everyone else is still served.
-        let r = call(
-            &client,
-            &addr,
-            route_request("T1", 479, SerializeType::RocketMq),
-        )
-        .await;
+        let r = call(&client, &addr, route_request("T1", 479, SerializeType::RocketMq)).await;
         assert_eq!(r.response_code(), ResponseCode::SUCCESS, "after {what}");
     }
     let log = namesrv.process.log();

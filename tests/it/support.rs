@@ -25,31 +25,18 @@ impl Namesrv {
         let kv = dir.path().join("kvConfig.json");
         std::fs::write(
             &config,
-            format!(
-                "kvConfigPath = {:?}\n{extra_config}\n",
-                kv.display().to_string()
-            ),
+            format!("kvConfigPath = {:?}\n{extra_config}\n", kv.display().to_string()),
         )
         .unwrap();
         let listen = format!("127.0.0.1:{port}");
         let process = ChildProcess::spawn(
             "namesrv",
             &ferromq_bin(),
-            &[
-                "namesrv",
-                "--listen",
-                &listen,
-                "--config",
-                &config.display().to_string(),
-            ],
+            &["namesrv", "--listen", &listen, "--config", &config.display().to_string()],
             dir.path(),
         );
         let addr: SocketAddr = listen.parse().unwrap();
         wait_for_listener(addr, START_TIMEOUT);
-        Namesrv {
-            process,
-            addr,
-            _dir: dir,
-        }
+        Namesrv { process, addr, _dir: dir }
     }
 }

@@ -26,9 +26,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         config.listen_addr = host;
         config.listen_port = port;
     }
-    let server = NameServer::bind(config)
-        .await
-        .context("cannot start the name server")?;
+    let server = NameServer::bind(config).await.context("cannot start the name server")?;
     let addr = server.local_addr()?;
     println!("The Name Server boot success. Listening on {addr}; press Ctrl-C to stop.");
     server.run(crate::shutdown::signal()).await;

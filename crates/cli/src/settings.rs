@@ -23,15 +23,8 @@ pub fn split_listen(listen: &str) -> anyhow::Result<(String, u16)> {
     let (host, port) = listen
         .rsplit_once(':')
         .with_context(|| format!("--listen {listen}: expected HOST:PORT"))?;
-    let port = port
-        .parse()
-        .with_context(|| format!("--listen {listen}: bad port"))?;
-    Ok((
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string(),
-        port,
-    ))
+    let port = port.parse().with_context(|| format!("--listen {listen}: bad port"))?;
+    Ok((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
 }
 
 #[cfg(test)]
@@ -56,15 +49,9 @@ mod tests {
 
     #[test]
     fn splits_listen_addresses() {
-        assert_eq!(
-            split_listen("127.0.0.1:9876").unwrap(),
-            ("127.0.0.1".to_string(), 9876)
-        );
+        assert_eq!(split_listen("127.0.0.1:9876").unwrap(), ("127.0.0.1".to_string(), 9876));
         assert_eq!(split_listen("9876").unwrap(), ("0.0.0.0".to_string(), 9876));
-        assert_eq!(
-            split_listen("[::1]:9876").unwrap(),
-            ("::1".to_string(), 9876)
-        );
+        assert_eq!(split_listen("[::1]:9876").unwrap(), ("::1".to_string(), 9876));
         assert!(split_listen("nonsense").is_err());
     }
 }

@@ -35,9 +35,8 @@ pub struct NamesrvConfig {
 
 impl Default for NamesrvConfig {
     fn default() -> Self {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
+        let home =
+            std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
         NamesrvConfig {
             listen_addr: "0.0.0.0".to_string(),
             listen_port: 9876,
@@ -56,19 +55,13 @@ impl NamesrvConfig {
     /// Checks the values before the server starts.
     pub fn validate(&self) -> Result<(), NamesrvError> {
         if self.scan_not_active_broker_interval == 0 {
-            return Err(NamesrvError::Config(
-                "scanNotActiveBrokerInterval must be above 0".into(),
-            ));
+            return Err(NamesrvError::Config("scanNotActiveBrokerInterval must be above 0".into()));
         }
         if self.broker_channel_expired_time == 0 {
-            return Err(NamesrvError::Config(
-                "brokerChannelExpiredTime must be above 0".into(),
-            ));
+            return Err(NamesrvError::Config("brokerChannelExpiredTime must be above 0".into()));
         }
         if self.max_frame_size < 1024 {
-            return Err(NamesrvError::Config(
-                "maxFrameSize must be at least 1024".into(),
-            ));
+            return Err(NamesrvError::Config("maxFrameSize must be at least 1024".into()));
         }
         Ok(())
     }
@@ -108,10 +101,7 @@ mod tests {
     #[test]
     fn rejects_unknown_keys_and_bad_values() {
         assert!(serde_json::from_str::<NamesrvConfig>(r#"{"listenPrt": 1}"#).is_err());
-        let config = NamesrvConfig {
-            scan_not_active_broker_interval: 0,
-            ..Default::default()
-        };
+        let config = NamesrvConfig { scan_not_active_broker_interval: 0, ..Default::default() };
         assert!(config.validate().is_err());
     }
 

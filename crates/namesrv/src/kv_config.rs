@@ -43,17 +43,9 @@ impl KvConfig {
                     .config_table
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                return Err(NamesrvError::Io {
-                    path: path.clone(),
-                    source: e,
-                })
-            }
+            Err(e) => return Err(NamesrvError::Io { path: path.clone(), source: e }),
         };
-        Ok(KvConfig {
-            table,
-            path: Some(path),
-        })
+        Ok(KvConfig { table, path: Some(path) })
     }
 
     /// Sets `key` in `namespace`.
@@ -97,15 +89,11 @@ impl KvConfig {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let file = KvConfigFile {
-            config_table: self.table.clone(),
-        };
+        let file = KvConfigFile { config_table: self.table.clone() };
         let bytes = serde_json::to_vec_pretty(&file)
             .map_err(|e| NamesrvError::Config(format!("cannot encode KV config: {e}")))?;
-        write_atomically(path, &bytes).map_err(|e| NamesrvError::Io {
-            path: path.clone(),
-            source: e,
-        })
+        write_atomically(path, &bytes)
+            .map_err(|e| NamesrvError::Io { path: path.clone(), source: e })
     }
 }
 
@@ -137,15 +125,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("namesrv").join("kvConfig.json");
         let mut kv = KvConfig::open(&path).unwrap();
-        kv.put(ORDER_TOPIC_CONFIG, "OrderTopic", "broker-a:4")
-            .unwrap();
+        kv.put(ORDER_TOPIC_CONFIG, "OrderTopic", "broker-a:4").unwrap();
         kv.put("ns", "k", "v").unwrap();
         kv.delete("ns", "k").unwrap();
         let again = KvConfig::open(&path).unwrap();
-        assert_eq!(
-            again.get(ORDER_TOPIC_CONFIG, "OrderTopic"),
-            Some("broker-a:4")
-        );
+        assert_eq!(again.get(ORDER_TOPIC_CONFIG, "OrderTopic"), Some("broker-a:4"));
         assert_eq!(again.get("ns", "k"), None);
         assert!(again.list("ns").is_none());
         let text = std::fs::read_to_string(&path).unwrap();

@@ -37,10 +37,7 @@ struct Refusal {
 
 impl Refusal {
     fn new(code: ResponseCode, remark: impl Into<String>) -> Self {
-        Refusal {
-            code,
-            remark: remark.into(),
-        }
+        Refusal { code, remark: remark.into() }
     }
 }
 
@@ -84,11 +81,7 @@ impl RequestProcessor for NamesrvProcessor {
 impl NamesrvProcessor {
     /// A processor over an empty route table.
     pub fn new(config: NamesrvConfig, kv: KvConfig) -> Self {
-        NamesrvProcessor {
-            config,
-            routes: RwLock::new(RouteTable::new()),
-            kv: Mutex::new(kv),
-        }
+        NamesrvProcessor { config, routes: RwLock::new(RouteTable::new()), kv: Mutex::new(kv) }
     }
 
     /// Drops brokers not heard from within their timeout.
@@ -124,24 +117,20 @@ impl NamesrvProcessor {
             RequestCode::REGISTER_TOPIC_IN_NAMESRV => self.register_topic(request),
             RequestCode::GET_TOPICS_BY_CLUSTER => {
                 let header = GetTopicsByClusterRequestHeader::from_command(request)?;
-                Ok(topic_list(
-                    self.read_routes().topics_of_cluster(&header.cluster),
-                ))
+                Ok(topic_list(self.read_routes().topics_of_cluster(&header.cluster)))
             }
             RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_NS => {
                 Ok(topic_list(self.read_routes().system_topics()))
             }
-            RequestCode::GET_UNIT_TOPIC_LIST => Ok(topic_list(
-                self.read_routes().topics_where(|f| f & FLAG_UNIT != 0),
-            )),
-            RequestCode::GET_HAS_UNIT_SUB_TOPIC_LIST => Ok(topic_list(
-                self.read_routes().topics_where(|f| f & FLAG_UNIT_SUB != 0),
-            )),
-            RequestCode::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => {
-                Ok(topic_list(self.read_routes().topics_where(|f| {
-                    f & FLAG_UNIT == 0 && f & FLAG_UNIT_SUB != 0
-                })))
+            RequestCode::GET_UNIT_TOPIC_LIST => {
+                Ok(topic_list(self.read_routes().topics_where(|f| f & FLAG_UNIT != 0)))
             }
+            RequestCode::GET_HAS_UNIT_SUB_TOPIC_LIST => {
+                Ok(topic_list(self.read_routes().topics_where(|f| f & FLAG_UNIT_SUB != 0)))
+            }
+            RequestCode::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => Ok(topic_list(
+                self.read_routes().topics_where(|f| f & FLAG_UNIT == 0 && f & FLAG_UNIT_SUB != 0),
+            )),
             _ => Ok(not_supported(request)),
         }
     }
@@ -158,17 +147,11 @@ impl NamesrvProcessor {
         let header = KvConfigRequestHeader::from_command(request)?;
         match self.lock_kv().get(&header.namespace, &header.key) {
             Some(value) => Ok(success().with_ext_fields(
-                GetKvConfigResponseHeader {
-                    value: Some(value.to_string()),
-                }
-                .to_ext(),
+                GetKvConfigResponseHeader { value: Some(value.to_string()) }.to_ext(),
             )),
             None => Err(Refusal::new(
                 ResponseCode::QUERY_NOT_FOUND,
-                format!(
-                    "No config item, Namespace: {} Key: {}",
-                    header.namespace, header.key
-                ),
+                format!("No config item, Namespace: {} Key: {}", header.namespace, header.key),
             )),
         }
     }
@@ -184,12 +167,7 @@ impl NamesrvProcessor {
     fn get_kv_list(&self, request: &RemotingCommand) -> Reply {
         let header = GetKvListByNamespaceRequestHeader::from_command(request)?;
         match self.lock_kv().list(&header.namespace) {
-            Some(table) => Ok(success().with_body(
-                KvTable {
-                    table: table.clone(),
-                }
-                .to_json(),
-            )),
+            Some(table) => Ok(success().with_body(KvTable { table: table.clone() }.to_json())),
             None => Err(Refusal::new(
                 ResponseCode::QUERY_NOT_FOUND,
                 format!("No config item, Namespace: {}", header.namespace),
@@ -224,10 +202,7 @@ impl NamesrvProcessor {
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(RegisterRefusal::NotRegistered) => {
-                return Err(Refusal::new(
-                    ResponseCode::SYSTEM_ERROR,
-                    "register broker failed",
-                ))
+                return Err(Refusal::new(ResponseCode::SYSTEM_ERROR, "register broker failed"))
             }
         };
         let mut response = success().with_ext_fields(
@@ -239,12 +214,7 @@ impl NamesrvProcessor {
         );
         if self.config.return_order_topic_config_to_broker {
             if let Some(table) = self.lock_kv().list(ORDER_TOPIC_CONFIG) {
-                response = response.with_body(
-                    KvTable {
-                        table: table.clone(),
-                    }
-                    .to_json(),
-                );
+                response = response.with_body(KvTable { table: table.clone() }.to_json());
             }
         }
         Ok(response)
@@ -264,8 +234,7 @@ impl NamesrvProcessor {
 
     fn broker_heartbeat(&self, request: &RemotingCommand) -> Reply {
         let header = BrokerHeartbeatRequestHeader::from_command(request)?;
-        self.write_routes()
-            .touch(&header.cluster_name, &header.broker_addr, now_millis());
+        self.write_routes().touch(&header.cluster_name, &header.broker_addr, now_millis());
         Ok(success())
     }
 
@@ -292,17 +261,12 @@ impl NamesrvProcessor {
         let Some(mut route) = self.read_routes().route(&header.topic) else {
             return Err(Refusal::new(
                 ResponseCode::TOPIC_NOT_EXIST,
-                format!(
-                    "No topic route info in name server for the topic: {}",
-                    header.topic
-                ),
+                format!("No topic route info in name server for the topic: {}", header.topic),
             ));
         };
         if self.config.order_message_enable {
-            route.order_topic_conf = self
-                .lock_kv()
-                .get(ORDER_TOPIC_CONFIG, &header.topic)
-                .map(str::to_string);
+            route.order_topic_conf =
+                self.lock_kv().get(ORDER_TOPIC_CONFIG, &header.topic).map(str::to_string);
         }
         let style =
             if request.version >= VERSION_4_9_4 || header.accept_standard_json_only == Some(true) {
@@ -316,17 +280,13 @@ impl NamesrvProcessor {
     fn update_write_perm(&self, request: &RemotingCommand, grant: bool) -> Reply {
         if grant {
             let header = AddWritePermOfBrokerRequestHeader::from_command(request)?;
-            let count = self
-                .write_routes()
-                .update_write_perm(&header.broker_name, true);
+            let count = self.write_routes().update_write_perm(&header.broker_name, true);
             let add_topic_count = i32::try_from(count).unwrap_or(i32::MAX);
             Ok(success()
                 .with_ext_fields(AddWritePermOfBrokerResponseHeader { add_topic_count }.to_ext()))
         } else {
             let header = WipeWritePermOfBrokerRequestHeader::from_command(request)?;
-            let count = self
-                .write_routes()
-                .update_write_perm(&header.broker_name, false);
+            let count = self.write_routes().update_write_perm(&header.broker_name, false);
             info!(broker = %header.broker_name, topics = count, "write permission wiped");
             let wipe_topic_count = i32::try_from(count).unwrap_or(i32::MAX);
             Ok(success()
@@ -336,8 +296,7 @@ impl NamesrvProcessor {
 
     fn delete_topic(&self, request: &RemotingCommand) -> Reply {
         let header = DeleteTopicFromNamesrvRequestHeader::from_command(request)?;
-        self.write_routes()
-            .delete_topic(&header.topic, header.cluster_name.as_deref());
+        self.write_routes().delete_topic(&header.topic, header.cluster_name.as_deref());
         Ok(success())
     }
 
@@ -345,8 +304,7 @@ impl NamesrvProcessor {
         let header = RegisterTopicRequestHeader::from_command(request)?;
         if !request.body.is_empty() {
             let route = TopicRouteData::from_json(&request.body)?;
-            self.write_routes()
-                .put_topic(&header.topic, route.queue_datas);
+            self.write_routes().put_topic(&header.topic, route.queue_datas);
         }
         Ok(success())
     }
@@ -374,10 +332,7 @@ fn decode_register_body(
         return Ok((TopicConfigSerializeWrapper::default(), Vec::new()));
     }
     if request.version < VERSION_3_0_11 {
-        return Ok((
-            TopicConfigSerializeWrapper::from_json(&request.body)?,
-            Vec::new(),
-        ));
+        return Ok((TopicConfigSerializeWrapper::from_json(&request.body)?, Vec::new()));
     }
     let body = RegisterBrokerBody::decode(&request.body, compressed)?;
     Ok((body.topic_config_serialize_wrapper, body.filter_server_list))
@@ -388,12 +343,7 @@ fn success() -> RemotingCommand {
 }
 
 fn topic_list(topics: std::collections::BTreeSet<String>) -> RemotingCommand {
-    let body: Bytes = TopicList {
-        topic_list: topics,
-        broker_addr: None,
-    }
-    .to_json()
-    .into();
+    let body: Bytes = TopicList { topic_list: topics, broker_addr: None }.to_json().into();
     success().with_body(body)
 }
 

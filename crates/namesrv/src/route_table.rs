@@ -91,10 +91,7 @@ impl RouteTable {
         reg: Registration,
         now: Millis,
     ) -> Result<RegisterOutcome, RegisterRefusal> {
-        let key = BrokerAddr {
-            cluster: reg.cluster.clone(),
-            addr: reg.broker_addr.clone(),
-        };
+        let key = BrokerAddr { cluster: reg.cluster.clone(), addr: reg.broker_addr.clone() };
         let known_id = self
             .brokers
             .get(&reg.broker_name)
@@ -102,42 +99,26 @@ impl RouteTable {
         if !known_id && reg.topics.topic_config_table.len() == 1 {
             return Err(RegisterRefusal::NotRegistered);
         }
-        self.clusters
-            .entry(reg.cluster.clone())
-            .or_default()
-            .insert(reg.broker_name.clone());
-        let broker = self
-            .brokers
-            .entry(reg.broker_name.clone())
-            .or_insert_with(|| BrokerData {
-                cluster: reg.cluster.clone(),
-                broker_name: reg.broker_name.clone(),
-                ..BrokerData::default()
-            });
+        self.clusters.entry(reg.cluster.clone()).or_default().insert(reg.broker_name.clone());
+        let broker = self.brokers.entry(reg.broker_name.clone()).or_insert_with(|| BrokerData {
+            cluster: reg.cluster.clone(),
+            broker_name: reg.broker_name.clone(),
+            ..BrokerData::default()
+        });
         broker.enable_acting_master = reg.enable_acting_master;
         // The same address under another id: the broker switched role (slave → master).
-        broker
-            .broker_addrs
-            .retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id);
-        let first = broker
-            .broker_addrs
-            .insert(reg.broker_id, reg.broker_addr.clone())
-            .is_none();
+        broker.broker_addrs.retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id);
+        let first = broker.broker_addrs.insert(reg.broker_id, reg.broker_addr.clone()).is_none();
         let is_master = reg.broker_id == MASTER_ID;
         let min_id = broker.broker_addrs.keys().next().copied();
         let is_prime_slave =
             reg.enable_acting_master && !is_master && min_id == Some(reg.broker_id);
 
         if is_master || is_prime_slave {
-            let version_changed = self
-                .live
-                .get(&key)
-                .is_none_or(|l| l.data_version != reg.topics.data_version);
+            let version_changed =
+                self.live.get(&key).is_none_or(|l| l.data_version != reg.topics.data_version);
             for config in reg.topics.topic_config_table.values() {
-                let queues = self
-                    .topic_queues
-                    .entry(config.topic_name.clone())
-                    .or_default();
+                let queues = self.topic_queues.entry(config.topic_name.clone()).or_default();
                 if first || version_changed || !queues.contains_key(&reg.broker_name) {
                     let mut perm_bits = config.perm;
                     if is_prime_slave {
@@ -183,10 +164,8 @@ impl RouteTable {
                 .and_then(|b| b.broker_addrs.get(&MASTER_ID))
                 .cloned();
             if let Some(master_addr) = master_addr {
-                let master_key = BrokerAddr {
-                    cluster: reg.cluster.clone(),
-                    addr: master_addr.clone(),
-                };
+                let master_key =
+                    BrokerAddr { cluster: reg.cluster.clone(), addr: master_addr.clone() };
                 if let Some(master) = self.live.get(&master_key) {
                     outcome.ha_server_addr = Some(master.ha_server_addr.clone());
                     outcome.master_addr = Some(master_addr);
@@ -198,10 +177,7 @@ impl RouteTable {
 
     /// Refreshes a broker's liveness without re-sending its topics (BROKER_HEARTBEAT).
     pub fn touch(&mut self, cluster: &str, addr: &str, now: Millis) -> bool {
-        let key = BrokerAddr {
-            cluster: cluster.to_string(),
-            addr: addr.to_string(),
-        };
+        let key = BrokerAddr { cluster: cluster.to_string(), addr: addr.to_string() };
         match self.live.get_mut(&key) {
             Some(live) => {
                 live.last_update = now;
@@ -213,39 +189,24 @@ impl RouteTable {
 
     /// Whether the broker's registered data version differs from `version`.
     pub fn data_version_changed(&self, cluster: &str, addr: &str, version: &DataVersion) -> bool {
-        let key = BrokerAddr {
-            cluster: cluster.to_string(),
-            addr: addr.to_string(),
-        };
-        self.live
-            .get(&key)
-            .is_none_or(|l| &l.data_version != version)
+        let key = BrokerAddr { cluster: cluster.to_string(), addr: addr.to_string() };
+        self.live.get(&key).is_none_or(|l| &l.data_version != version)
     }
 
     /// The liveness record of a broker, if registered.
     pub fn live_broker(&self, cluster: &str, addr: &str) -> Option<&BrokerLive> {
-        self.live.get(&BrokerAddr {
-            cluster: cluster.to_string(),
-            addr: addr.to_string(),
-        })
+        self.live.get(&BrokerAddr { cluster: cluster.to_string(), addr: addr.to_string() })
     }
 
     /// Removes a broker (UNREGISTER_BROKER, expiry, or its connection closing).
     pub fn unregister(&mut self, cluster: &str, addr: &str, broker_name: &str, broker_id: i64) {
-        let key = BrokerAddr {
-            cluster: cluster.to_string(),
-            addr: addr.to_string(),
-        };
+        let key = BrokerAddr { cluster: cluster.to_string(), addr: addr.to_string() };
         self.live.remove(&key);
         self.filter_servers.remove(&key);
         let Some(broker) = self.brokers.get_mut(broker_name) else {
             return;
         };
-        if broker
-            .broker_addrs
-            .get(&broker_id)
-            .is_some_and(|a| a == addr)
-        {
+        if broker.broker_addrs.get(&broker_id).is_some_and(|a| a == addr) {
             broker.broker_addrs.remove(&broker_id);
         }
         if broker.broker_addrs.is_empty() {
@@ -316,14 +277,9 @@ impl RouteTable {
                     }
                 }
                 for addr in broker.broker_addrs.values() {
-                    let key = BrokerAddr {
-                        cluster: broker.cluster.clone(),
-                        addr: addr.clone(),
-                    };
+                    let key = BrokerAddr { cluster: broker.cluster.clone(), addr: addr.clone() };
                     if let Some(servers) = self.filter_servers.get(&key) {
-                        route
-                            .filter_server_table
-                            .insert(addr.clone(), servers.clone());
+                        route.filter_server_table.insert(addr.clone(), servers.clone());
                     }
                 }
                 route.broker_datas.push(broker);

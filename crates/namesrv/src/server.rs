@@ -26,30 +26,21 @@ impl NameServer {
     pub async fn bind(config: NamesrvConfig) -> Result<NameServer, NamesrvError> {
         config.validate()?;
         let kv = KvConfig::open(&config.kv_config_path)?;
-        let server_config = ServerConfig {
-            max_frame_size: config.max_frame_size,
-            ..ServerConfig::default()
-        };
+        let server_config =
+            ServerConfig { max_frame_size: config.max_frame_size, ..ServerConfig::default() };
         let addr = config.bind_addr();
         let server = Server::bind(&addr, server_config)
             .await
             .map_err(|source| NamesrvError::Bind { addr, source })?;
         let processor = Arc::new(NamesrvProcessor::new(config.clone(), kv));
-        Ok(NameServer {
-            server,
-            processor,
-            config,
-        })
+        Ok(NameServer { server, processor, config })
     }
 
     /// The address it listens on.
     pub fn local_addr(&self) -> Result<SocketAddr, NamesrvError> {
         self.server
             .local_addr()
-            .map_err(|source| NamesrvError::Bind {
-                addr: self.config.bind_addr(),
-                source,
-            })
+            .map_err(|source| NamesrvError::Bind { addr: self.config.bind_addr(), source })
     }
 
     /// Serves until `shutdown` resolves.

@@ -298,10 +298,7 @@ mod tests {
         assert_eq!(responses.len(), ResponseCode::ALL.len());
         assert_eq!(RequestCode::SEND_MESSAGE_V2.name(), Some("SEND_MESSAGE_V2"));
         assert_eq!(RequestCode(99_999).name(), None);
-        assert_eq!(
-            format!("{:?}", ResponseCode::TOPIC_NOT_EXIST),
-            "TOPIC_NOT_EXIST(17)"
-        );
+        assert_eq!(format!("{:?}", ResponseCode::TOPIC_NOT_EXIST), "TOPIC_NOT_EXIST(17)");
     }
 
     #[test]

@@ -65,10 +65,7 @@ pub fn decode_frame(buf: &mut BytesMut, max_frame_size: usize) -> Result<Option<
     };
     let total = LENGTH_FIELD_LEN + length;
     if total > max_frame_size {
-        return Err(ProtocolError::FrameTooLarge {
-            len: total as u64,
-            max: max_frame_size,
-        });
+        return Err(ProtocolError::FrameTooLarge { len: total as u64, max: max_frame_size });
     }
     if buf.len() < total {
         buf.reserve(total - buf.len());
@@ -84,16 +81,13 @@ fn peek_length(buf: &BytesMut) -> Result<Option<usize>> {
     let Some(prefix) = buf.get(..LENGTH_FIELD_LEN) else {
         return Ok(None);
     };
-    let prefix: [u8; LENGTH_FIELD_LEN] = prefix
-        .try_into()
-        .map_err(|_| ProtocolError::MalformedFrame("short length prefix"))?;
+    let prefix: [u8; LENGTH_FIELD_LEN] =
+        prefix.try_into().map_err(|_| ProtocolError::MalformedFrame("short length prefix"))?;
     let length = i32::from_be_bytes(prefix);
     let length = usize::try_from(length)
         .map_err(|_| ProtocolError::MalformedFrame("negative frame length"))?;
     if length < HEADER_WORD_LEN {
-        return Err(ProtocolError::MalformedFrame(
-            "frame shorter than its header-length word",
-        ));
+        return Err(ProtocolError::MalformedFrame("frame shorter than its header-length word"));
     }
     Ok(Some(length))
 }
@@ -101,18 +95,14 @@ fn peek_length(buf: &BytesMut) -> Result<Option<usize>> {
 /// Decodes a frame without its length prefix: header word, header and body.
 pub fn decode_frame_body(mut frame: Bytes) -> Result<RemotingCommand> {
     if frame.len() < HEADER_WORD_LEN {
-        return Err(ProtocolError::MalformedFrame(
-            "frame shorter than its header-length word",
-        ));
+        return Err(ProtocolError::MalformedFrame("frame shorter than its header-length word"));
     }
     let word = frame.get_u32();
     let serialize_type = SerializeType::from_code((word >> 24) as u8)
         .ok_or(ProtocolError::UnknownSerializeType((word >> 24) as u8))?;
     let header_len = (word & HEADER_LEN_MASK) as usize;
     if header_len > frame.len() {
-        return Err(ProtocolError::MalformedFrame(
-            "header length exceeds the frame",
-        ));
+        return Err(ProtocolError::MalformedFrame("header length exceeds the frame"));
     }
     let header = frame.split_to(header_len);
     let fields = match serialize_type {

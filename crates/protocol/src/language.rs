@@ -46,10 +46,7 @@ impl LanguageCode {
 
     /// Decodes the binary header byte.
     pub fn from_code(code: u8) -> Self {
-        TABLE
-            .get(usize::from(code))
-            .map(|(l, _)| *l)
-            .unwrap_or(LanguageCode::Other)
+        TABLE.get(usize::from(code)).map(|(l, _)| *l).unwrap_or(LanguageCode::Other)
     }
 
     /// The enum name used by the JSON header.

@@ -69,11 +69,7 @@ pub fn validate_topic(topic: &str) -> Result<(), NameError> {
     if !topic.chars().all(legal_char) {
         return Err(NameError::IllegalCharacter);
     }
-    let max = if is_retry_or_dlq(topic) {
-        RETRY_OR_DLQ_TOPIC_MAX_LENGTH
-    } else {
-        TOPIC_MAX_LENGTH
-    };
+    let max = if is_retry_or_dlq(topic) { RETRY_OR_DLQ_TOPIC_MAX_LENGTH } else { TOPIC_MAX_LENGTH };
     if topic.len() > max {
         return Err(NameError::TooLong { max });
     }
@@ -89,9 +85,7 @@ pub fn validate_group(group: &str) -> Result<(), NameError> {
         return Err(NameError::IllegalCharacter);
     }
     if group.len() > GROUP_MAX_LENGTH {
-        return Err(NameError::TooLong {
-            max: GROUP_MAX_LENGTH,
-        });
+        return Err(NameError::TooLong { max: GROUP_MAX_LENGTH });
     }
     Ok(())
 }
@@ -127,10 +121,7 @@ pub fn is_not_allowed_to_send(topic: &str) -> bool {
 /// Whether `topic` is one of the broker's own system topics.
 pub fn is_system_topic(topic: &str) -> bool {
     is_not_allowed_to_send(topic)
-        || matches!(
-            topic,
-            AUTO_CREATE_TOPIC_KEY | BENCHMARK_TOPIC | TRACE_TOPIC | TIMER_TOPIC
-        )
+        || matches!(topic, AUTO_CREATE_TOPIC_KEY | BENCHMARK_TOPIC | TRACE_TOPIC | TIMER_TOPIC)
         || topic.starts_with(SYSTEM_TOPIC_PREFIX)
 }
 
@@ -143,25 +134,13 @@ mod tests {
         assert_eq!(validate_topic("TopicTest"), Ok(()));
         assert_eq!(validate_topic("a|b%c_d-e"), Ok(()));
         assert_eq!(validate_topic(" "), Err(NameError::Blank));
-        assert_eq!(
-            validate_topic("bad topic"),
-            Err(NameError::IllegalCharacter)
-        );
-        assert_eq!(
-            validate_topic("bad.topic"),
-            Err(NameError::IllegalCharacter)
-        );
+        assert_eq!(validate_topic("bad topic"), Err(NameError::IllegalCharacter));
+        assert_eq!(validate_topic("bad.topic"), Err(NameError::IllegalCharacter));
         assert_eq!(validate_topic(&"t".repeat(127)), Ok(()));
-        assert_eq!(
-            validate_topic(&"t".repeat(128)),
-            Err(NameError::TooLong { max: 127 })
-        );
+        assert_eq!(validate_topic(&"t".repeat(128)), Err(NameError::TooLong { max: 127 }));
         let retry = retry_topic(&"g".repeat(200));
         assert_eq!(validate_topic(&retry), Ok(()));
-        assert_eq!(
-            validate_group(&"g".repeat(121)),
-            Err(NameError::TooLong { max: 120 })
-        );
+        assert_eq!(validate_group(&"g".repeat(121)), Err(NameError::TooLong { max: 120 }));
     }
 
     #[test]

@@ -111,18 +111,13 @@ impl Channel {
         let deadline = tokio::time::Instant::now() + timeout;
         let _permit = tokio::time::timeout_at(deadline, self.inner.pending_permits.acquire())
             .await
-            .map_err(|_| RemotingError::TooManyInFlight {
-                addr: self.peer_label(),
-            })?
+            .map_err(|_| RemotingError::TooManyInFlight { addr: self.peer_label() })?
             .map_err(|_| self.closed_error())?;
         let opaque = NEXT_OPAQUE.fetch_add(1, Ordering::Relaxed);
         request.opaque = opaque;
         let frame = encode_frame(&request)?;
         let (tx, rx) = oneshot::channel();
-        let guard = PendingGuard {
-            table: &self.inner.pending,
-            opaque,
-        };
+        let guard = PendingGuard { table: &self.inner.pending, opaque };
         guard.insert(tx);
         if self.is_closed() {
             return Err(self.closed_error());
@@ -153,11 +148,7 @@ impl Channel {
         if self.is_closed() {
             return Err(self.closed_error());
         }
-        self.inner
-            .outbound
-            .send(frame)
-            .await
-            .map_err(|_| self.closed_error())
+        self.inner.outbound.send(frame).await.map_err(|_| self.closed_error())
     }
 
     /// Hands a response to the call waiting for it; false if none waits (it timed out).
@@ -176,11 +167,7 @@ impl Channel {
 
     /// Fails every waiting call (the connection is gone).
     pub(crate) fn fail_pending(&self) {
-        self.inner
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.inner.pending.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
     fn peer_label(&self) -> String {
@@ -188,16 +175,11 @@ impl Channel {
     }
 
     fn closed_error(&self) -> RemotingError {
-        RemotingError::ConnectionClosed {
-            addr: self.peer_label(),
-        }
+        RemotingError::ConnectionClosed { addr: self.peer_label() }
     }
 
     fn timeout_error(&self, timeout: Duration) -> RemotingError {
-        RemotingError::Timeout {
-            addr: self.peer_label(),
-            timeout,
-        }
+        RemotingError::Timeout { addr: self.peer_label(), timeout }
     }
 }
 
@@ -221,18 +203,12 @@ struct PendingGuard<'a> {
 
 impl PendingGuard<'_> {
     fn insert(&self, tx: oneshot::Sender<RemotingCommand>) {
-        self.table
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(self.opaque, tx);
+        self.table.lock().unwrap_or_else(PoisonError::into_inner).insert(self.opaque, tx);
     }
 }
 
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        self.table
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.opaque);
+        self.table.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.opaque);
     }
 }

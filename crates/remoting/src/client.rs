@@ -27,9 +27,7 @@ pub struct RemotingClient<P: RequestProcessor = NoRequests> {
 
 impl<P: RequestProcessor> std::fmt::Debug for RemotingClient<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemotingClient")
-            .field("config", &self.config)
-            .finish()
+        f.debug_struct("RemotingClient").field("config", &self.config).finish()
     }
 }
 
@@ -61,10 +59,7 @@ impl<P: RequestProcessor> RemotingClient<P> {
         let deadline = tokio::time::Instant::now() + timeout;
         let channel = tokio::time::timeout_at(deadline, self.channel(addr))
             .await
-            .map_err(|_| RemotingError::Timeout {
-                addr: addr.to_string(),
-                timeout,
-            })??;
+            .map_err(|_| RemotingError::Timeout { addr: addr.to_string(), timeout })??;
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         channel.invoke(request, left).await.map_err(|e| match e {
             RemotingError::Timeout { addr, .. } => RemotingError::Timeout { addr, timeout },
@@ -98,11 +93,7 @@ impl<P: RequestProcessor> RemotingClient<P> {
 
     /// Closes the connection to `addr`, if any; the next call connects again.
     pub fn close(&self, addr: &str) {
-        let slot = self
-            .pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(addr);
+        let slot = self.pool.lock().unwrap_or_else(PoisonError::into_inner).remove(addr);
         if let Some(slot) = slot {
             if let Ok(guard) = slot.try_lock() {
                 if let Some(channel) = guard.as_ref() {
@@ -115,24 +106,16 @@ impl<P: RequestProcessor> RemotingClient<P> {
     /// Closes every connection.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
-        self.pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
     async fn connect(&self, addr: &str) -> Result<Channel, RemotingError> {
-        let connect_error = |reason: String| RemotingError::Connect {
-            addr: addr.to_string(),
-            reason,
-        };
+        let connect_error =
+            |reason: String| RemotingError::Connect { addr: addr.to_string(), reason };
         let stream = tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| {
-                connect_error(format!(
-                    "no answer within {:?}",
-                    self.config.connect_timeout
-                ))
+                connect_error(format!("no answer within {:?}", self.config.connect_timeout))
             })?
             .map_err(|e| connect_error(e.to_string()))?;
         let options = ConnectionOptions {
@@ -142,13 +125,9 @@ impl<P: RequestProcessor> RemotingClient<P> {
             idle_timeout: None,
             shutdown_grace: Duration::from_millis(100),
         };
-        let (channel, driver) = connection::start(
-            stream,
-            Arc::clone(&self.processor),
-            options,
-            self.shutdown.clone(),
-        )
-        .map_err(|e| connect_error(e.to_string()))?;
+        let (channel, driver) =
+            connection::start(stream, Arc::clone(&self.processor), options, self.shutdown.clone())
+                .map_err(|e| connect_error(e.to_string()))?;
         tokio::spawn(driver);
         Ok(channel)
     }

@@ -131,10 +131,7 @@ async fn read_loop<P: RequestProcessor>(
     }
     // Let the requests already taken finish (their responses are still written).
     let all = u32::try_from(options.max_in_flight).unwrap_or(u32::MAX);
-    if tokio::time::timeout(options.shutdown_grace, in_flight.acquire_many(all))
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(options.shutdown_grace, in_flight.acquire_many(all)).await.is_err() {
         warn!(%peer, "requests still running at close");
     }
 }
@@ -175,10 +172,7 @@ async fn write_loop(
             _ = closed.cancelled() => None,
         };
         let Some(first) = first else { break };
-        if write_batch(&mut socket, &mut rx, &mut batch, first)
-            .await
-            .is_err()
-        {
+        if write_batch(&mut socket, &mut rx, &mut batch, first).await.is_err() {
             closed.cancel();
             return;
         }

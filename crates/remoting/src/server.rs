@@ -79,12 +79,7 @@ impl Server {
                     continue;
                 }
             };
-            match connection::start(
-                stream,
-                Arc::clone(&processor),
-                options.clone(),
-                stop.clone(),
-            ) {
+            match connection::start(stream, Arc::clone(&processor), options.clone(), stop.clone()) {
                 Ok((_channel, driver)) => {
                     connections.spawn(async move {
                         driver.await;
@@ -94,17 +89,11 @@ impl Server {
                 Err(e) => warn!("cannot set up an accepted connection: {e}"),
             }
         }
-        info!(
-            "remoting server stopping: {} connections to close",
-            connections.len()
-        );
+        info!("remoting server stopping: {} connections to close", connections.len());
         stop.cancel();
         connections.close();
         let grace = self.config.shutdown_grace + Duration::from_secs(1);
-        if tokio::time::timeout(grace, connections.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, connections.wait()).await.is_err() {
             warn!("connections still open after the shutdown grace period");
         }
     }

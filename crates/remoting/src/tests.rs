@@ -37,20 +37,13 @@ impl RequestProcessor for TestProcessor {
         }
         match request.code {
             1 => {
-                let ms = request
-                    .ext_fields
-                    .get("ms")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
+                let ms = request.ext_fields.get("ms").and_then(|v| v.parse().ok()).unwrap_or(0);
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
             2 => self.gate.notified().await,
             3 => {
                 let back = channel
-                    .invoke(
-                        RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO),
-                        CALL,
-                    )
+                    .invoke(RemotingCommand::request(RequestCode::GET_CONSUMER_RUNNING_INFO), CALL)
                     .await
                     .ok()?;
                 return Some(
@@ -60,11 +53,7 @@ impl RequestProcessor for TestProcessor {
             }
             _ => {}
         }
-        let echo = request
-            .ext_fields
-            .get("echo")
-            .unwrap_or_default()
-            .to_string();
+        let echo = request.ext_fields.get("echo").unwrap_or_default().to_string();
         Some(
             RemotingCommand::response(ResponseCode::SUCCESS)
                 .with_remark(echo)
@@ -89,12 +78,7 @@ async fn start(config: ServerConfig, processor: TestProcessor) -> Running {
     let done = tokio::spawn(server.serve(p, async move {
         let _ = stopped.await;
     }));
-    Running {
-        addr,
-        processor,
-        stop: Some(stop),
-        done,
-    }
+    Running { addr, processor, stop: Some(stop), done }
 }
 
 fn echo(text: &str) -> RemotingCommand {
@@ -109,9 +93,7 @@ async fn calls_are_answered_in_their_own_serialization() {
     let client = RemotingClient::new(ClientConfig::default());
     let addr = server.addr.to_string();
     for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
-        let request = echo("hello")
-            .with_serialize_type(serialize_type)
-            .with_body(&b"body"[..]);
+        let request = echo("hello").with_serialize_type(serialize_type).with_body(&b"body"[..]);
         let response = client.invoke(&addr, request, CALL).await.unwrap();
         assert!(response.is_response());
         assert_eq!(response.serialize_type, serialize_type);
@@ -132,9 +114,7 @@ async fn concurrent_calls_are_matched_by_opaque() {
             // Later calls finish first: responses come back out of order.
             let mut request = echo(&i.to_string());
             request.code = 1;
-            request
-                .ext_fields
-                .insert("ms", ((200 - i) % 20).to_string());
+            request.ext_fields.insert("ms", ((200 - i) % 20).to_string());
             let response = client.invoke(&addr, request, CALL).await.unwrap();
             assert_eq!(response.remark, Some(i.to_string()));
         })
@@ -147,35 +127,23 @@ async fn concurrent_calls_are_matched_by_opaque() {
 #[tokio::test]
 async fn oneway_requests_get_no_response() {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let server = start(
-        ServerConfig::default(),
-        TestProcessor {
-            oneways: Some(tx),
-            ..Default::default()
-        },
-    )
-    .await;
+    let server =
+        start(ServerConfig::default(), TestProcessor { oneways: Some(tx), ..Default::default() })
+            .await;
     let client = RemotingClient::new(ClientConfig::default());
     let addr = server.addr.to_string();
     client.invoke_oneway(&addr, echo("fire")).await.unwrap();
-    let seen = tokio::time::timeout(CALL, rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let seen = tokio::time::timeout(CALL, rx.recv()).await.unwrap().unwrap();
     assert_eq!(seen.ext_fields.get("echo"), Some("fire"));
     // The raw socket sees nothing come back for a one-way request, then the answer to a
     // normal one: no stray response was written in between.
     let mut raw = TcpStream::connect(server.addr).await.unwrap();
     let mut oneway = echo("x").into_oneway();
     oneway.opaque = 7;
-    raw.write_all(&ferromq_protocol::frame::encode_to_bytes(&oneway).unwrap())
-        .await
-        .unwrap();
+    raw.write_all(&ferromq_protocol::frame::encode_to_bytes(&oneway).unwrap()).await.unwrap();
     let mut normal = echo("y");
     normal.opaque = 8;
-    raw.write_all(&ferromq_protocol::frame::encode_to_bytes(&normal).unwrap())
-        .await
-        .unwrap();
+    raw.write_all(&ferromq_protocol::frame::encode_to_bytes(&normal).unwrap()).await.unwrap();
     let response = read_frame(&mut raw).await.unwrap();
     assert_eq!(response.opaque, 8);
 }
@@ -188,10 +156,7 @@ async fn a_slow_call_times_out_and_the_connection_stays_usable() {
     let mut slow = echo("slow");
     slow.code = 1;
     slow.ext_fields.insert("ms", "2000");
-    let err = client
-        .invoke(&addr, slow, Duration::from_millis(100))
-        .await
-        .unwrap_err();
+    let err = client.invoke(&addr, slow, Duration::from_millis(100)).await.unwrap_err();
     assert!(matches!(err, RemotingError::Timeout { .. }), "{err:?}");
     let response = client.invoke(&addr, echo("fast"), CALL).await.unwrap();
     assert_eq!(response.remark.as_deref(), Some("fast"));
@@ -230,10 +195,7 @@ async fn closed_by_server(stream: &mut TcpStream) -> bool {
 
 #[tokio::test]
 async fn bad_frames_close_only_their_connection() {
-    let config = ServerConfig {
-        max_frame_size: 1024 * 1024,
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig { max_frame_size: 1024 * 1024, ..ServerConfig::default() };
     let server = start(config, TestProcessor::default()).await;
     let client = RemotingClient::new(ClientConfig::default());
     let addr = server.addr.to_string();
@@ -251,10 +213,7 @@ async fn bad_frames_close_only_their_connection() {
         let mut raw = TcpStream::connect(server.addr).await.unwrap();
         raw.write_all(&bad).await.unwrap();
         assert!(closed_by_server(&mut raw).await);
-        let response = client
-            .invoke(&addr, echo("still here"), CALL)
-            .await
-            .unwrap();
+        let response = client.invoke(&addr, echo("still here"), CALL).await.unwrap();
         assert_eq!(response.remark.as_deref(), Some("still here"));
     }
 
@@ -269,10 +228,7 @@ async fn bad_frames_close_only_their_connection() {
 
 #[tokio::test]
 async fn requests_in_flight_are_capped_per_connection() {
-    let config = ServerConfig {
-        max_in_flight_per_connection: 2,
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig { max_in_flight_per_connection: 2, ..ServerConfig::default() };
     let server = start(config, TestProcessor::default()).await;
     let client = Arc::new(RemotingClient::new(ClientConfig::default()));
     let addr = server.addr.to_string();
@@ -316,10 +272,7 @@ async fn requests_in_flight_are_capped_per_connection() {
 async fn wait_for(mut condition: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + CALL;
     while !condition() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met in time"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "condition not met in time");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -346,10 +299,7 @@ async fn servers_can_call_their_clients_back() {
     let client = RemotingClient::with_processor(ClientConfig::default(), Arc::new(ClientSide));
     let mut request = echo("callback");
     request.code = 3;
-    let response = client
-        .invoke(&server.addr.to_string(), request, CALL)
-        .await
-        .unwrap();
+    let response = client.invoke(&server.addr.to_string(), request, CALL).await.unwrap();
     assert_eq!(response.remark.as_deref(), Some("client said code 307"));
 }
 
@@ -368,10 +318,7 @@ async fn graceful_shutdown_answers_requests_in_flight() {
     server.stop.take().unwrap().send(()).unwrap();
     let response = call.await.unwrap().unwrap();
     assert_eq!(response.remark.as_deref(), Some("finishing"));
-    tokio::time::timeout(CALL, &mut server.done)
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(CALL, &mut server.done).await.unwrap().unwrap();
     // The listener is gone: new calls fail.
     let fresh = RemotingClient::new(ClientConfig::default());
     assert!(fresh.invoke(&addr, echo("late"), CALL).await.is_err());
@@ -389,13 +336,7 @@ async fn pending_calls_fail_when_the_connection_drops() {
         drop(socket);
     });
     let client = RemotingClient::new(ClientConfig::default());
-    let err = client
-        .invoke(&addr, echo("lost"), Duration::from_secs(30))
-        .await
-        .unwrap_err();
+    let err = client.invoke(&addr, echo("lost"), Duration::from_secs(30)).await.unwrap_err();
     // Closed, not timed out: the caller learns at once that the connection is gone.
-    assert!(
-        matches!(err, RemotingError::ConnectionClosed { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, RemotingError::ConnectionClosed { .. }), "{err:?}");
 }

@@ -30,10 +30,7 @@ pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> 
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(2);
     while !condition() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
     }
@@ -81,9 +78,7 @@ impl ChildProcess {
         let log = log_dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
-        let err = out
-            .try_clone()
-            .unwrap_or_else(|e| panic!("cannot clone log handle: {e}"));
+        let err = out.try_clone().unwrap_or_else(|e| panic!("cannot clone log handle: {e}"));
         let child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
@@ -91,11 +86,7 @@ impl ChildProcess {
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        ChildProcess {
-            child,
-            name: name.to_string(),
-            log,
-        }
+        ChildProcess { child, name: name.to_string(), log }
     }
 
     /// The child's process id.
@@ -117,10 +108,7 @@ impl ChildProcess {
     /// Sends SIGTERM and waits up to `timeout` for the child to exit; returns its exit status
     /// (None if it had to be killed).
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
         let deadline = Instant::now() + timeout;
         loop {
             match self.child.try_wait() {

@@ -22,12 +22,13 @@ fn topics(names: &[&str], counter: i64) -> TopicConfigSerializeWrapper {
         .collect();
     TopicConfigSerializeWrapper {
         topic_config_table: table,
-        data_version: DataVersion {
-            counter,
-            timestamp: 1,
-            state_version: 0,
-        },
+        data_version: DataVersion { counter, timestamp: 1, state_version: 0 },
     }
+}
+
+/// Registers at time 0, which must succeed.
+fn register(table: &mut RouteTable, reg: Registration) -> RegisterOutcome {
+    table.register(reg, 0).unwrap()
 }
 
 fn registration(name: &str, id: i64, addr: &str, topic_names: &[&str]) -> Registration {
@@ -48,35 +49,19 @@ fn registration(name: &str, id: i64, addr: &str, topic_names: &[&str]) -> Regist
 #[test]
 fn routes_span_every_group_serving_a_topic() {
     let mut table = RouteTable::new();
-    table
-        .register(
-            registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
-    table
-        .register(
-            registration("broker-b", 0, "10.0.0.2:10911", &["T", "B"]),
-            0,
-        )
-        .unwrap();
+    register(&mut table, registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]));
+    register(&mut table, registration("broker-b", 0, "10.0.0.2:10911", &["T", "B"]));
     let route = table.route("T").unwrap();
     assert_eq!(route.queue_datas.len(), 2);
     assert_eq!(route.broker_datas.len(), 2);
     assert_eq!(
-        route.broker_datas[0]
-            .broker_addrs
-            .get(&0)
-            .map(String::as_str),
+        route.broker_datas[0].broker_addrs.get(&0).map(String::as_str),
         Some("10.0.0.1:10911")
     );
     assert_eq!(route.queue_datas[1].broker_name, "broker-b");
     assert_eq!(route.queue_datas[1].write_queue_nums, 4);
     assert!(table.route("missing").is_none());
-    assert_eq!(
-        table.topics().into_iter().collect::<Vec<_>>(),
-        vec!["A", "B", "T"]
-    );
+    assert_eq!(table.topics().into_iter().collect::<Vec<_>>(), vec!["A", "B", "T"]);
     let info = table.cluster_info();
     assert_eq!(info.cluster_addr_table["DefaultCluster"].len(), 2);
     assert_eq!(table.topics_of_cluster("DefaultCluster").len(), 3);
@@ -86,12 +71,7 @@ fn routes_span_every_group_serving_a_topic() {
 #[test]
 fn a_slave_learns_its_master_and_does_not_change_queues() {
     let mut table = RouteTable::new();
-    let master = table
-        .register(
-            registration("broker-a", 0, "10.0.0.1:10911", &["T", "U"]),
-            0,
-        )
-        .unwrap();
+    let master = register(&mut table, registration("broker-a", 0, "10.0.0.1:10911", &["T", "U"]));
     assert_eq!(master, RegisterOutcome::default());
     let mut slave = registration("broker-a", 1, "10.0.0.9:10911", &["T", "U", "SlaveOnly"]);
     slave.topics.data_version.counter = 7;
@@ -99,21 +79,13 @@ fn a_slave_learns_its_master_and_does_not_change_queues() {
     assert_eq!(outcome.master_addr.as_deref(), Some("10.0.0.1:10911"));
     assert_eq!(outcome.ha_server_addr.as_deref(), Some("10.0.0.1:10911-ha"));
     assert!(table.route("SlaveOnly").is_none());
-    assert_eq!(
-        table.route("T").unwrap().broker_datas[0].broker_addrs.len(),
-        2
-    );
+    assert_eq!(table.route("T").unwrap().broker_datas[0].broker_addrs.len(), 2);
 }
 
 #[test]
 fn brokers_expire_after_their_timeout() {
     let mut table = RouteTable::new();
-    table
-        .register(
-            registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]),
-            1_000,
-        )
-        .unwrap();
+    table.register(registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]), 1_000).unwrap();
     let mut short = registration("broker-b", 0, "10.0.0.2:10911", &["T", "B"]);
     short.timeout = Duration::from_millis(500);
     table.register(short, 1_000).unwrap();
@@ -121,10 +93,7 @@ fn brokers_expire_after_their_timeout() {
     let gone = table.expire(1_501);
     assert_eq!(gone.len(), 1);
     assert_eq!(gone[0].addr, "10.0.0.2:10911");
-    assert!(
-        table.route("B").is_none(),
-        "a topic served only by the expired group disappears"
-    );
+    assert!(table.route("B").is_none(), "a topic served only by the expired group disappears");
     assert_eq!(table.route("T").unwrap().broker_datas.len(), 1);
     // Heartbeats keep a broker alive.
     assert!(table.touch("DefaultCluster", "10.0.0.1:10911", 120_000));
@@ -137,12 +106,7 @@ fn brokers_expire_after_their_timeout() {
 #[test]
 fn closing_a_connection_removes_its_broker() {
     let mut table = RouteTable::new();
-    table
-        .register(
-            registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
+    register(&mut table, registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]));
     assert!(table.unregister_channel(999).is_empty());
     assert_eq!(table.unregister_channel(100).len(), 1);
     assert!(table.route("T").is_none());
@@ -151,28 +115,11 @@ fn closing_a_connection_removes_its_broker() {
 #[test]
 fn unregistering_the_last_address_drops_the_group() {
     let mut table = RouteTable::new();
-    table
-        .register(
-            registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
-    table
-        .register(
-            registration("broker-a", 1, "10.0.0.9:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
+    register(&mut table, registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]));
+    register(&mut table, registration("broker-a", 1, "10.0.0.9:10911", &["T", "A"]));
     table.unregister("DefaultCluster", "10.0.0.1:10911", "broker-a", 0);
     let route = table.route("T").unwrap();
-    assert_eq!(
-        route.broker_datas[0]
-            .broker_addrs
-            .keys()
-            .copied()
-            .collect::<Vec<_>>(),
-        vec![1]
-    );
+    assert_eq!(route.broker_datas[0].broker_addrs.keys().copied().collect::<Vec<_>>(), vec![1]);
     table.unregister("DefaultCluster", "10.0.0.9:10911", "broker-a", 1);
     assert!(table.route("T").is_none());
     assert!(table.cluster_info().broker_addr_table.is_empty());
@@ -181,20 +128,11 @@ fn unregistering_the_last_address_drops_the_group() {
 #[test]
 fn wiping_and_adding_write_permission() {
     let mut table = RouteTable::new();
-    table
-        .register(
-            registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
+    register(&mut table, registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]));
     assert_eq!(table.update_write_perm("broker-a", false), 2);
-    assert!(!perm::is_writeable(
-        table.route("T").unwrap().queue_datas[0].perm
-    ));
+    assert!(!perm::is_writeable(table.route("T").unwrap().queue_datas[0].perm));
     assert_eq!(table.update_write_perm("broker-a", true), 2);
-    assert!(perm::is_writeable(
-        table.route("T").unwrap().queue_datas[0].perm
-    ));
+    assert!(perm::is_writeable(table.route("T").unwrap().queue_datas[0].perm));
     assert_eq!(table.update_write_perm("nobody", false), 0);
 }
 
@@ -202,16 +140,8 @@ fn wiping_and_adding_write_permission() {
 fn a_single_topic_registration_needs_a_full_one_first() {
     let mut table = RouteTable::new();
     let single = registration("broker-a", 0, "10.0.0.1:10911", &["OnlyOne"]);
-    assert_eq!(
-        table.register(single.clone(), 0),
-        Err(RegisterRefusal::NotRegistered)
-    );
-    table
-        .register(
-            registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
+    assert_eq!(table.register(single.clone(), 0), Err(RegisterRefusal::NotRegistered));
+    register(&mut table, registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]));
     assert!(table.register(single, 0).is_ok());
     assert!(table.route("OnlyOne").is_some());
 }
@@ -219,27 +149,10 @@ fn a_single_topic_registration_needs_a_full_one_first() {
 #[test]
 fn a_slave_promoted_to_master_replaces_its_old_id() {
     let mut table = RouteTable::new();
-    table
-        .register(
-            registration("broker-a", 1, "10.0.0.9:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
-    table
-        .register(
-            registration("broker-a", 0, "10.0.0.9:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
+    register(&mut table, registration("broker-a", 1, "10.0.0.9:10911", &["T", "A"]));
+    register(&mut table, registration("broker-a", 0, "10.0.0.9:10911", &["T", "A"]));
     let route = table.route("T").unwrap();
-    assert_eq!(
-        route.broker_datas[0]
-            .broker_addrs
-            .keys()
-            .copied()
-            .collect::<Vec<_>>(),
-        vec![0]
-    );
+    assert_eq!(route.broker_datas[0].broker_addrs.keys().copied().collect::<Vec<_>>(), vec![0]);
 }
 
 #[test]
@@ -255,10 +168,7 @@ fn acting_master_routes_through_the_smallest_slave() {
     let route = table.route("T").unwrap();
     assert!(!perm::is_writeable(route.queue_datas[0].perm));
     assert_eq!(
-        route.broker_datas[0]
-            .broker_addrs
-            .get(&0)
-            .map(String::as_str),
+        route.broker_datas[0].broker_addrs.get(&0).map(String::as_str),
         Some("10.0.0.2:10911")
     );
 }
@@ -266,12 +176,7 @@ fn acting_master_routes_through_the_smallest_slave() {
 #[test]
 fn topics_can_be_deleted_per_cluster() {
     let mut table = RouteTable::new();
-    table
-        .register(
-            registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]),
-            0,
-        )
-        .unwrap();
+    register(&mut table, registration("broker-a", 0, "10.0.0.1:10911", &["T", "A"]));
     table.delete_topic("T", Some("OtherCluster"));
     assert!(table.route("T").is_some());
     table.delete_topic("T", Some("DefaultCluster"));

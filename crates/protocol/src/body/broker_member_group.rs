@@ -77,9 +77,6 @@ mod tests {
         };
         let text = br#"{"brokerMemberGroup":{"brokerAddrs":{0:"10.0.0.1:10911"},"brokerName":"broker-a","cluster":"C"}}"#;
         assert_eq!(body.to_json(), text);
-        assert_eq!(
-            GetBrokerMemberGroupResponseBody::from_json(text).unwrap(),
-            body
-        );
+        assert_eq!(GetBrokerMemberGroupResponseBody::from_json(text).unwrap(), body);
     }
 }

@@ -109,9 +109,7 @@ impl ToJson for ProducerConnection {
 
 impl FromJsonValue for ProducerConnection {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(ProducerConnection {
-            connection_set: Fields::of(v)?.get("connectionSet")?,
-        })
+        Ok(ProducerConnection { connection_set: Fields::of(v)?.get("connectionSet")? })
     }
 }
 
@@ -132,9 +130,7 @@ mod tests {
 
     #[test]
     fn golden() {
-        let p = ProducerConnection {
-            connection_set: vec![conn()],
-        };
+        let p = ProducerConnection { connection_set: vec![conn()] };
         let text = r#"{"connectionSet":[{"clientAddr":"10.0.0.5:5555","clientId":"10.0.0.5@1#2","language":"JAVA","version":479}]}"#;
         assert_eq!(String::from_utf8(p.to_json()).unwrap(), text);
         assert_eq!(ProducerConnection::from_json(text.as_bytes()).unwrap(), p);
@@ -143,10 +139,7 @@ mod tests {
             connection_set: vec![conn()],
             subscription_table: BTreeMap::from([(
                 "T".into(),
-                SubscriptionData {
-                    sub_version: 5,
-                    ..SubscriptionData::new("T", "*")
-                },
+                SubscriptionData { sub_version: 5, ..SubscriptionData::new("T", "*") },
             )]),
             consume_type: ConsumeType::ConsumeActively,
             message_model: MessageModel::Broadcasting,

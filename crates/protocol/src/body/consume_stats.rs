@@ -69,10 +69,7 @@ impl ToJson for ConsumeStats {
 impl FromJsonValue for ConsumeStats {
     fn from_json_value(v: &Value) -> Result<Self> {
         let f = Fields::of(v)?;
-        Ok(ConsumeStats {
-            offset_table: f.get("offsetTable")?,
-            consume_tps: f.get("consumeTps")?,
-        })
+        Ok(ConsumeStats { offset_table: f.get("offsetTable")?, consume_tps: f.get("consumeTps")? })
     }
 }
 
@@ -105,18 +102,12 @@ mod tests {
     #[test]
     fn golden() {
         assert_eq!(String::from_utf8(sample().to_json()).unwrap(), GOLDEN);
-        assert_eq!(
-            ConsumeStats::from_json(GOLDEN.as_bytes()).unwrap(),
-            sample()
-        );
+        assert_eq!(ConsumeStats::from_json(GOLDEN.as_bytes()).unwrap(), sample());
     }
 
     #[test]
     fn tps_as_java_double_and_lenient_forms() {
-        let s = ConsumeStats {
-            consume_tps: 12.5,
-            ..ConsumeStats::default()
-        };
+        let s = ConsumeStats { consume_tps: 12.5, ..ConsumeStats::default() };
         assert_eq!(s.to_json(), br#"{"consumeTps":12.5,"offsetTable":{}}"#);
         assert_eq!(
             ConsumeStats::from_json(br#"{"consumeTps":0}"#).unwrap(),
@@ -127,10 +118,7 @@ mod tests {
         let parsed = ConsumeStats::from_json(standard.as_bytes()).unwrap();
         assert_eq!(parsed.consume_tps, 12.5);
         assert_eq!(
-            parsed
-                .offset_table
-                .get(&MessageQueue::new("t", "b", 0))
-                .map(|w| w.broker_offset),
+            parsed.offset_table.get(&MessageQueue::new("t", "b", 0)).map(|w| w.broker_offset),
             Some(10)
         );
     }

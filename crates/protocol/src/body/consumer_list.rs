@@ -37,13 +37,9 @@ mod tests {
 
     #[test]
     fn golden() {
-        let body = GetConsumerListByGroupResponseBody {
-            consumer_id_list: vec!["b".into(), "a".into()],
-        };
+        let body =
+            GetConsumerListByGroupResponseBody { consumer_id_list: vec!["b".into(), "a".into()] };
         assert_eq!(body.to_json(), br#"{"consumerIdList":["b","a"]}"#);
-        assert_eq!(
-            GetConsumerListByGroupResponseBody::from_json(&body.to_json()).unwrap(),
-            body
-        );
+        assert_eq!(GetConsumerListByGroupResponseBody::from_json(&body.to_json()).unwrap(), body);
     }
 }

@@ -28,9 +28,7 @@ impl ToJson for ConsumerOffsetSerializeWrapper {
 
 impl FromJsonValue for ConsumerOffsetSerializeWrapper {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(ConsumerOffsetSerializeWrapper {
-            offset_table: Fields::of(v)?.get("offsetTable")?,
-        })
+        Ok(ConsumerOffsetSerializeWrapper { offset_table: Fields::of(v)?.get("offsetTable")? })
     }
 }
 
@@ -50,15 +48,9 @@ mod tests {
         };
         let text = r#"{"offsetTable":{"TopicTest@CG":{0:123,1:456}}}"#;
         assert_eq!(String::from_utf8(w.to_json()).unwrap(), text);
-        assert_eq!(
-            ConsumerOffsetSerializeWrapper::from_json(text.as_bytes()).unwrap(),
-            w
-        );
+        assert_eq!(ConsumerOffsetSerializeWrapper::from_json(text.as_bytes()).unwrap(), w);
         // A 5.x broker's file carries more keys, possibly pretty-printed.
         let file = "{\n\t\"dataVersion\":{\"counter\":1},\n\t\"offsetTable\":{\n\t\t\"TopicTest@CG\":{0:123,1:456}\n\t},\"groupTopicMap\":{}\n}";
-        assert_eq!(
-            ConsumerOffsetSerializeWrapper::from_json(file.as_bytes()).unwrap(),
-            w
-        );
+        assert_eq!(ConsumerOffsetSerializeWrapper::from_json(file.as_bytes()).unwrap(), w);
     }
 }

@@ -21,10 +21,7 @@ pub struct DataVersion {
 impl DataVersion {
     /// A fresh version stamped with the current time, like Java's constructor.
     pub fn new() -> Self {
-        DataVersion {
-            timestamp: now_millis(),
-            ..DataVersion::default()
-        }
+        DataVersion { timestamp: now_millis(), ..DataVersion::default() }
     }
 
     /// Marks a change: the counter goes up by one and the timestamp becomes now.
@@ -69,15 +66,8 @@ mod tests {
 
     #[test]
     fn encodes_like_java() {
-        let v = DataVersion {
-            state_version: 0,
-            timestamp: 1700000000000,
-            counter: 3,
-        };
-        assert_eq!(
-            v.to_json(),
-            br#"{"counter":3,"stateVersion":0,"timestamp":1700000000000}"#
-        );
+        let v = DataVersion { state_version: 0, timestamp: 1700000000000, counter: 3 };
+        assert_eq!(v.to_json(), br#"{"counter":3,"stateVersion":0,"timestamp":1700000000000}"#);
         assert_eq!(DataVersion::from_json(&v.to_json()).unwrap(), v);
     }
 
@@ -94,12 +84,6 @@ mod tests {
     #[test]
     fn accepts_strings_and_missing_keys() {
         let v = DataVersion::from_json(br#"{"counter":"7","extra":[1]}"#).unwrap();
-        assert_eq!(
-            v,
-            DataVersion {
-                counter: 7,
-                ..DataVersion::default()
-            }
-        );
+        assert_eq!(v, DataVersion { counter: 7, ..DataVersion::default() });
     }
 }

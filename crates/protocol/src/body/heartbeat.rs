@@ -27,9 +27,7 @@ impl ToJson for ProducerData {
 
 impl FromJsonValue for ProducerData {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(ProducerData {
-            group_name: Fields::of(v)?.get("groupName")?,
-        })
+        Ok(ProducerData { group_name: Fields::of(v)?.get("groupName")? })
     }
 }
 
@@ -51,10 +49,7 @@ impl ToJson for ConsumerData {
             ("consumeType", self.consume_type.to_json_tree()),
             ("groupName", self.group_name.to_json_tree()),
             ("messageModel", self.message_model.to_json_tree()),
-            (
-                "subscriptionDataSet",
-                self.subscription_data_set.to_json_tree(),
-            ),
+            ("subscriptionDataSet", self.subscription_data_set.to_json_tree()),
             ("unitMode", self.unit_mode.to_json_tree()),
         ])
     }
@@ -92,10 +87,7 @@ impl ToJson for HeartbeatData {
         Json::bean([
             ("clientID", self.client_id.to_json_tree()),
             ("consumerDataSet", self.consumer_data_set.to_json_tree()),
-            (
-                "heartbeatFingerprint",
-                self.heartbeat_fingerprint.to_json_tree(),
-            ),
+            ("heartbeatFingerprint", self.heartbeat_fingerprint.to_json_tree()),
             ("producerDataSet", self.producer_data_set.to_json_tree()),
             ("withoutSub", self.without_sub.to_json_tree()),
         ])
@@ -124,9 +116,7 @@ mod tests {
     fn sample() -> HeartbeatData {
         HeartbeatData {
             client_id: "10.0.0.5@12345#1700000000000".into(),
-            producer_data_set: vec![ProducerData {
-                group_name: "PG".into(),
-            }],
+            producer_data_set: vec![ProducerData { group_name: "PG".into() }],
             consumer_data_set: vec![ConsumerData {
                 group_name: "CG".into(),
                 consume_type: ConsumeType::ConsumePassively,
@@ -148,10 +138,7 @@ mod tests {
     #[test]
     fn golden() {
         assert_eq!(String::from_utf8(sample().to_json()).unwrap(), GOLDEN);
-        assert_eq!(
-            HeartbeatData::from_json(GOLDEN.as_bytes()).unwrap(),
-            sample()
-        );
+        assert_eq!(HeartbeatData::from_json(GOLDEN.as_bytes()).unwrap(), sample());
     }
 
     #[test]
@@ -164,9 +151,6 @@ mod tests {
         let c = h.consumer_data_set.first().unwrap();
         assert_eq!(c.consume_type, ConsumeType::ConsumeActively);
         assert_eq!(c.message_model, MessageModel::Clustering);
-        assert_eq!(
-            c.subscription_data_set.first().unwrap().expression_type,
-            "TAG"
-        );
+        assert_eq!(c.subscription_data_set.first().unwrap().expression_type, "TAG");
     }
 }

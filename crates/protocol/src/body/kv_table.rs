@@ -27,9 +27,7 @@ impl ToJson for KvTable {
 
 impl FromJsonValue for KvTable {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(KvTable {
-            table: Fields::of(v)?.get("table")?,
-        })
+        Ok(KvTable { table: Fields::of(v)?.get("table")? })
     }
 }
 
@@ -47,9 +45,7 @@ impl ToJson for KvConfigFile {
 
 impl FromJsonValue for KvConfigFile {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(KvConfigFile {
-            config_table: Fields::of(v)?.get("configTable")?,
-        })
+        Ok(KvConfigFile { config_table: Fields::of(v)?.get("configTable")? })
     }
 }
 
@@ -61,14 +57,9 @@ mod tests {
 
     #[test]
     fn golden() {
-        let t = KvTable {
-            table: BTreeMap::from([("brokerVersion".into(), "479".into())]),
-        };
+        let t = KvTable { table: BTreeMap::from([("brokerVersion".into(), "479".into())]) };
         assert_eq!(t.to_json(), br#"{"table":{"brokerVersion":"479"}}"#);
-        assert_eq!(
-            KvTable::from_json(br#"{"table":{"brokerVersion":479}}"#).unwrap(),
-            t
-        );
+        assert_eq!(KvTable::from_json(br#"{"table":{"brokerVersion":479}}"#).unwrap(), t);
         let f = KvConfigFile {
             config_table: BTreeMap::from([(
                 "ORDER_TOPIC_CONFIG".into(),
@@ -78,9 +69,6 @@ mod tests {
         let text = br#"{"configTable":{"ORDER_TOPIC_CONFIG":{"T":"broker-a:4"}}}"#;
         assert_eq!(f.to_json(), text);
         assert_eq!(KvConfigFile::from_json(text).unwrap(), f);
-        assert_eq!(
-            KvConfigFile::from_json(b"{}").unwrap(),
-            KvConfigFile::default()
-        );
+        assert_eq!(KvConfigFile::from_json(b"{}").unwrap(), KvConfigFile::default());
     }
 }

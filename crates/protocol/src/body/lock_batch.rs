@@ -23,14 +23,8 @@ pub struct LockBatchRequestBody {
     pub only_this_broker: bool,
 }
 
-/// UNLOCK_BATCH_MQ request body (same shape as the lock request).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct UnlockBatchRequestBody {
-    pub consumer_group: String,
-    pub client_id: String,
-    pub mq_set: BTreeSet<MessageQueue>,
-    pub only_this_broker: bool,
-}
+/// UNLOCK_BATCH_MQ request body: the same fields and JSON as the lock request.
+pub type UnlockBatchRequestBody = LockBatchRequestBody;
 
 /// LOCK_BATCH_MQ response body: the queues now locked by the requester.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -39,23 +33,14 @@ pub struct LockBatchResponseBody {
     pub lock_ok_mq_set: BTreeSet<MessageQueue>,
 }
 
-fn request_tree(group: &str, client: &str, mqs: &BTreeSet<MessageQueue>, only: bool) -> Json {
-    Json::bean([
-        ("clientId", Json::Str(client.to_owned())),
-        ("consumerGroup", Json::Str(group.to_owned())),
-        ("mqSet", mqs.to_json_tree()),
-        ("onlyThisBroker", Json::Bool(only)),
-    ])
-}
-
 impl ToJson for LockBatchRequestBody {
     fn to_json_tree(&self) -> Json {
-        request_tree(
-            &self.consumer_group,
-            &self.client_id,
-            &self.mq_set,
-            self.only_this_broker,
-        )
+        Json::bean([
+            ("clientId", Json::Str(self.client_id.clone())),
+            ("consumerGroup", Json::Str(self.consumer_group.clone())),
+            ("mqSet", self.mq_set.to_json_tree()),
+            ("onlyThisBroker", Json::Bool(self.only_this_broker)),
+        ])
     }
 }
 
@@ -63,29 +48,6 @@ impl FromJsonValue for LockBatchRequestBody {
     fn from_json_value(v: &Value) -> Result<Self> {
         let f = Fields::of(v)?;
         Ok(LockBatchRequestBody {
-            consumer_group: f.get("consumerGroup")?,
-            client_id: f.get("clientId")?,
-            mq_set: f.get("mqSet")?,
-            only_this_broker: f.get("onlyThisBroker")?,
-        })
-    }
-}
-
-impl ToJson for UnlockBatchRequestBody {
-    fn to_json_tree(&self) -> Json {
-        request_tree(
-            &self.consumer_group,
-            &self.client_id,
-            &self.mq_set,
-            self.only_this_broker,
-        )
-    }
-}
-
-impl FromJsonValue for UnlockBatchRequestBody {
-    fn from_json_value(v: &Value) -> Result<Self> {
-        let f = Fields::of(v)?;
-        Ok(UnlockBatchRequestBody {
             consumer_group: f.get("consumerGroup")?,
             client_id: f.get("clientId")?,
             mq_set: f.get("mqSet")?,
@@ -102,17 +64,11 @@ impl ToJson for LockBatchResponseBody {
 
 impl FromJsonValue for LockBatchResponseBody {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(LockBatchResponseBody {
-            lock_ok_mq_set: Fields::of(v)?.get("lockOKMQSet")?,
-        })
+        Ok(LockBatchResponseBody { lock_ok_mq_set: Fields::of(v)?.get("lockOKMQSet")? })
     }
 }
 
-json_body!(
-    LockBatchRequestBody,
-    UnlockBatchRequestBody,
-    LockBatchResponseBody
-);
+json_body!(LockBatchRequestBody, LockBatchResponseBody);
 
 #[cfg(test)]
 mod tests {
@@ -131,16 +87,11 @@ mod tests {
         };
         let text = r#"{"clientId":"c","consumerGroup":"g","mqSet":[{"brokerName":"b","queueId":0,"topic":"t"},{"brokerName":"b","queueId":1,"topic":"t"}],"onlyThisBroker":true}"#;
         assert_eq!(String::from_utf8(req.to_json()).unwrap(), text);
-        assert_eq!(
-            LockBatchRequestBody::from_json(text.as_bytes()).unwrap(),
-            req
-        );
+        assert_eq!(LockBatchRequestBody::from_json(text.as_bytes()).unwrap(), req);
         let unlock = UnlockBatchRequestBody::from_json(text.as_bytes()).unwrap();
         assert_eq!(unlock.to_json(), req.to_json());
 
-        let resp = LockBatchResponseBody {
-            lock_ok_mq_set: req.mq_set.clone(),
-        };
+        let resp = LockBatchResponseBody { lock_ok_mq_set: req.mq_set.clone() };
         let text = resp.to_json();
         assert!(text.starts_with(br#"{"lockOKMQSet":[{"brokerName""#));
         assert_eq!(LockBatchResponseBody::from_json(&text).unwrap(), resp);

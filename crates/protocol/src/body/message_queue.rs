@@ -21,11 +21,7 @@ pub struct MessageQueue {
 impl MessageQueue {
     /// A queue of `topic` on `broker_name`.
     pub fn new(topic: impl Into<String>, broker_name: impl Into<String>, queue_id: i32) -> Self {
-        MessageQueue {
-            topic: topic.into(),
-            broker_name: broker_name.into(),
-            queue_id,
-        }
+        MessageQueue { topic: topic.into(), broker_name: broker_name.into(), queue_id }
     }
 }
 
@@ -75,10 +71,7 @@ mod tests {
     #[test]
     fn golden_and_order() {
         let mq = MessageQueue::new("t", "b", 0);
-        assert_eq!(
-            mq.to_json(),
-            br#"{"brokerName":"b","queueId":0,"topic":"t"}"#
-        );
+        assert_eq!(mq.to_json(), br#"{"brokerName":"b","queueId":0,"topic":"t"}"#);
         assert_eq!(
             MessageQueue::from_json(br#"{"topic":"t","brokerName":"b","queueId":"0"}"#).unwrap(),
             mq

@@ -108,28 +108,21 @@ impl RegisterBrokerBody {
         let mut parts = Parts(&raw);
         let data_version = DataVersion::from_json(parts.part()?)?;
         let count = parts.len()?;
-        let mut wrapper = TopicConfigSerializeWrapper {
-            data_version,
-            ..TopicConfigSerializeWrapper::default()
-        };
+        let mut wrapper =
+            TopicConfigSerializeWrapper { data_version, ..TopicConfigSerializeWrapper::default() };
         for _ in 0..count {
             let text = std::str::from_utf8(parts.part()?).map_err(|_| {
                 ProtocolError::MalformedBody("topic config text is not UTF-8".into())
             })?;
             let config = TopicConfig::decode_text(text)?;
-            wrapper
-                .topic_config_table
-                .insert(config.topic_name.clone(), config);
+            wrapper.topic_config_table.insert(config.topic_name.clone(), config);
         }
         // Java logs and ignores a filter-server list it cannot parse.
         let filter_server_list = fastjson::parse(parts.part()?)
             .ok()
             .and_then(|v| Vec::<String>::from_json_value(&v).ok())
             .unwrap_or_default();
-        Ok(RegisterBrokerBody {
-            topic_config_serialize_wrapper: wrapper,
-            filter_server_list,
-        })
+        Ok(RegisterBrokerBody { topic_config_serialize_wrapper: wrapper, filter_server_list })
     }
 
     /// Decodes the pre-3.0.11 body: a bare [`TopicConfigSerializeWrapper`].
@@ -145,10 +138,7 @@ impl RegisterBrokerBody {
 fn inflate(bytes: &[u8], limit: usize) -> Result<Vec<u8>> {
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     let mut raw = Vec::new();
-    ZlibDecoder::new(bytes)
-        .take(cap)
-        .read_to_end(&mut raw)
-        .map_err(zlib_error)?;
+    ZlibDecoder::new(bytes).take(cap).read_to_end(&mut raw).map_err(zlib_error)?;
     if raw.len() > limit {
         return Err(ProtocolError::TooLarge("inflated register-broker body"));
     }
@@ -188,9 +178,7 @@ mod tests {
     fn sample() -> RegisterBrokerBody {
         let mut ordered = TopicConfig::new("B");
         ordered.read_queue_nums = 8;
-        ordered
-            .attributes
-            .insert("+queue.type".into(), "BatchCQ".into());
+        ordered.attributes.insert("+queue.type".into(), "BatchCQ".into());
         RegisterBrokerBody {
             topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
                 topic_config_table: BTreeMap::from([
@@ -235,10 +223,7 @@ mod tests {
         );
         assert_eq!(parts.len().unwrap(), 2);
         assert_eq!(parts.part().unwrap(), b"A 16 16 6 SINGLE_TAG {}");
-        assert_eq!(
-            parts.part().unwrap(),
-            br#"B 8 16 6 SINGLE_TAG {"+queue.type":"BatchCQ"}"#
-        );
+        assert_eq!(parts.part().unwrap(), br#"B 8 16 6 SINGLE_TAG {"+queue.type":"BatchCQ"}"#);
         assert_eq!(parts.part().unwrap(), br#"["10.0.0.9:30000"]"#);
         assert_eq!(parts.len().unwrap(), 0);
         assert!(parts.0.is_empty());
@@ -249,10 +234,7 @@ mod tests {
         let body = sample();
         let legacy = body.topic_config_serialize_wrapper.to_json();
         let decoded = RegisterBrokerBody::decode_legacy(&legacy).unwrap();
-        assert_eq!(
-            decoded.topic_config_serialize_wrapper,
-            body.topic_config_serialize_wrapper
-        );
+        assert_eq!(decoded.topic_config_serialize_wrapper, body.topic_config_serialize_wrapper);
         assert!(decoded.filter_server_list.is_empty());
     }
 
@@ -280,10 +262,7 @@ mod tests {
         e.write_all(&vec![0u8; 1 << 20]).unwrap();
         let bomb = e.finish().unwrap();
         assert!(bomb.len() < 4096);
-        assert!(matches!(
-            inflate(&bomb, (1 << 20) - 1),
-            Err(ProtocolError::TooLarge(_))
-        ));
+        assert!(matches!(inflate(&bomb, (1 << 20) - 1), Err(ProtocolError::TooLarge(_))));
         assert_eq!(inflate(&bomb, 1 << 20).unwrap().len(), 1 << 20);
     }
 }

@@ -28,9 +28,7 @@ impl ToJson for ResetOffsetBody {
 
 impl FromJsonValue for ResetOffsetBody {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(ResetOffsetBody {
-            offset_table: Fields::of(v)?.get("offsetTable")?,
-        })
+        Ok(ResetOffsetBody { offset_table: Fields::of(v)?.get("offsetTable")? })
     }
 }
 

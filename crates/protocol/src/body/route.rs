@@ -72,10 +72,7 @@ impl ToJson for BrokerData {
             ("brokerAddrs", self.broker_addrs.to_json_tree()),
             ("brokerName", self.broker_name.to_json_tree()),
             ("cluster", self.cluster.to_json_tree()),
-            (
-                "enableActingMaster",
-                self.enable_acting_master.to_json_tree(),
-            ),
+            ("enableActingMaster", self.enable_acting_master.to_json_tree()),
             ("zoneName", self.zone_name.to_json_tree()),
         ])
     }
@@ -168,10 +165,7 @@ mod tests {
     #[test]
     fn legacy_form_is_byte_exact() {
         assert_eq!(String::from_utf8(example().to_json()).unwrap(), LEGACY);
-        assert_eq!(
-            TopicRouteData::from_json(LEGACY.as_bytes()).unwrap(),
-            example()
-        );
+        assert_eq!(TopicRouteData::from_json(LEGACY.as_bytes()).unwrap(), example());
     }
 
     #[test]
@@ -183,9 +177,7 @@ mod tests {
             b.zone_name = Some("zone-1".into());
         }
         route.order_topic_conf = Some("broker-a:4".into());
-        route
-            .filter_server_table
-            .insert("10.0.0.1:10911".into(), vec!["10.0.0.1:30000".into()]);
+        route.filter_server_table.insert("10.0.0.1:10911".into(), vec!["10.0.0.1:30000".into()]);
         let text = String::from_utf8(route.to_json_style(JsonStyle::Standard)).unwrap();
         assert_eq!(
             text,
@@ -222,8 +214,6 @@ mod tests {
     fn tolerates_nulls_and_missing_lists() {
         let r = TopicRouteData::from_json(br#"{"brokerDatas":null,"queueDatas":[null]}"#).unwrap();
         assert_eq!(r, TopicRouteData::default());
-        assert!(
-            TopicRouteData::from_json(br#"{"brokerDatas":[{"brokerAddrs":{x:"a"}}]}"#).is_err()
-        );
+        assert!(TopicRouteData::from_json(br#"{"brokerDatas":[{"brokerAddrs":{x:"a"}}]}"#).is_err());
     }
 }

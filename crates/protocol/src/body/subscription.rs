@@ -51,9 +51,7 @@ impl Default for SubscriptionData {
 
 /// Java's `String.hashCode`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 units, wrapping.
 fn java_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
+    s.encode_utf16().fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
 }
 
 impl SubscriptionData {
@@ -72,11 +70,7 @@ impl SubscriptionData {
             return data;
         }
         data.sub_string = expression.to_owned();
-        for tag in expression
-            .split("||")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
+        for tag in expression.split("||").map(str::trim).filter(|t| !t.is_empty()) {
             data.code_set.insert(java_hash(tag));
             data.tags_set.insert(tag.to_owned());
         }
@@ -160,31 +154,20 @@ mod tests {
         let s = SubscriptionData::new("T", "TagA || TagB ||  ||TagA");
         assert_eq!(s.sub_string, "TagA || TagB ||  ||TagA");
         assert_eq!(s.tags_set, BTreeSet::from(["TagA".into(), "TagB".into()]));
-        assert_eq!(
-            s.code_set,
-            BTreeSet::from([java_hash("TagA"), java_hash("TagB")])
-        );
+        assert_eq!(s.code_set, BTreeSet::from([java_hash("TagA"), java_hash("TagB")]));
         assert_eq!(s.expression_type, "TAG");
         assert!(s.sub_version > 0);
 
         let sql = SubscriptionData::with_type("T", "a > 5", "SQL92");
-        assert_eq!(
-            (sql.sub_string.as_str(), sql.expression_type.as_str()),
-            ("a > 5", "SQL92")
-        );
+        assert_eq!((sql.sub_string.as_str(), sql.expression_type.as_str()), ("a > 5", "SQL92"));
         assert!(sql.tags_set.is_empty());
-        assert_eq!(
-            SubscriptionData::with_type("T", "x||y", "").tags_set.len(),
-            2
-        );
+        assert_eq!(SubscriptionData::with_type("T", "x||y", "").tags_set.len(), 2);
     }
 
     #[test]
     fn golden_and_defaults() {
-        let s = SubscriptionData {
-            sub_version: 1700000000000,
-            ..SubscriptionData::new("T", "TagA")
-        };
+        let s =
+            SubscriptionData { sub_version: 1700000000000, ..SubscriptionData::new("T", "TagA") };
         let text = r#"{"classFilterMode":false,"codeSet":[2598919],"expressionType":"TAG","subString":"TagA","subVersion":1700000000000,"tagsSet":["TagA"],"topic":"T"}"#;
         assert_eq!(String::from_utf8(s.to_json()).unwrap(), text);
         assert_eq!(SubscriptionData::from_json(text.as_bytes()).unwrap(), s);

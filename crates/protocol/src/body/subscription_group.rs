@@ -36,11 +36,7 @@ pub struct ExponentialRetryPolicy {
 
 impl Default for ExponentialRetryPolicy {
     fn default() -> Self {
-        ExponentialRetryPolicy {
-            initial: 5_000,
-            max: 7_200_000,
-            multiplier: 2,
-        }
+        ExponentialRetryPolicy { initial: 5_000, max: 7_200_000, multiplier: 2 }
     }
 }
 
@@ -189,14 +185,8 @@ impl FromJsonValue for CustomizedRetryPolicy {
 impl ToJson for GroupRetryPolicy {
     fn to_json_tree(&self) -> Json {
         Json::bean([
-            (
-                "customizedRetryPolicy",
-                self.customized_retry_policy.to_json_tree(),
-            ),
-            (
-                "exponentialRetryPolicy",
-                self.exponential_retry_policy.to_json_tree(),
-            ),
+            ("customizedRetryPolicy", self.customized_retry_policy.to_json_tree()),
+            ("exponentialRetryPolicy", self.exponential_retry_policy.to_json_tree()),
             ("type", self.policy_type.to_json_tree()),
         ])
     }
@@ -241,23 +231,11 @@ impl ToJson for SubscriptionGroupConfig {
         Json::bean([
             ("attributes", self.attributes.to_json_tree()),
             ("brokerId", self.broker_id.to_json_tree()),
-            (
-                "consumeBroadcastEnable",
-                self.consume_broadcast_enable.to_json_tree(),
-            ),
+            ("consumeBroadcastEnable", self.consume_broadcast_enable.to_json_tree()),
             ("consumeEnable", self.consume_enable.to_json_tree()),
-            (
-                "consumeFromMinEnable",
-                self.consume_from_min_enable.to_json_tree(),
-            ),
-            (
-                "consumeMessageOrderly",
-                self.consume_message_orderly.to_json_tree(),
-            ),
-            (
-                "consumeTimeoutMinute",
-                self.consume_timeout_minute.to_json_tree(),
-            ),
+            ("consumeFromMinEnable", self.consume_from_min_enable.to_json_tree()),
+            ("consumeMessageOrderly", self.consume_message_orderly.to_json_tree()),
+            ("consumeTimeoutMinute", self.consume_timeout_minute.to_json_tree()),
             ("groupName", self.group_name.to_json_tree()),
             ("groupRetryPolicy", self.group_retry_policy.to_json_tree()),
             ("groupSysFlag", self.group_sys_flag.to_json_tree()),
@@ -267,14 +245,8 @@ impl ToJson for SubscriptionGroupConfig {
             ),
             ("retryMaxTimes", self.retry_max_times.to_json_tree()),
             ("retryQueueNums", self.retry_queue_nums.to_json_tree()),
-            (
-                "subscriptionDataSet",
-                self.subscription_data_set.to_json_tree(),
-            ),
-            (
-                "whichBrokerWhenConsumeSlowly",
-                self.which_broker_when_consume_slowly.to_json_tree(),
-            ),
+            ("subscriptionDataSet", self.subscription_data_set.to_json_tree()),
+            ("whichBrokerWhenConsumeSlowly", self.which_broker_when_consume_slowly.to_json_tree()),
         ])
     }
 }
@@ -294,14 +266,10 @@ impl FromJsonValue for SubscriptionGroupConfig {
             retry_max_times: f.get_or("retryMaxTimes", d.retry_max_times)?,
             group_retry_policy: f.get("groupRetryPolicy")?,
             broker_id: f.get("brokerId")?,
-            which_broker_when_consume_slowly: f.get_or(
-                "whichBrokerWhenConsumeSlowly",
-                d.which_broker_when_consume_slowly,
-            )?,
-            notify_consumer_ids_changed_enable: f.get_or(
-                "notifyConsumerIdsChangedEnable",
-                d.notify_consumer_ids_changed_enable,
-            )?,
+            which_broker_when_consume_slowly: f
+                .get_or("whichBrokerWhenConsumeSlowly", d.which_broker_when_consume_slowly)?,
+            notify_consumer_ids_changed_enable: f
+                .get_or("notifyConsumerIdsChangedEnable", d.notify_consumer_ids_changed_enable)?,
             group_sys_flag: f.get("groupSysFlag")?,
             consume_timeout_minute: f.get_or("consumeTimeoutMinute", d.consume_timeout_minute)?,
             subscription_data_set: f.opt("subscriptionDataSet")?,
@@ -322,10 +290,7 @@ mod tests {
     fn defaults_match_java() {
         let g = SubscriptionGroupConfig::new("CG");
         assert_eq!(String::from_utf8(g.to_json()).unwrap(), DEFAULT_JSON);
-        assert_eq!(
-            SubscriptionGroupConfig::from_json(DEFAULT_JSON.as_bytes()).unwrap(),
-            g
-        );
+        assert_eq!(SubscriptionGroupConfig::from_json(DEFAULT_JSON.as_bytes()).unwrap(), g);
         // A 4.9 file: only the old keys.
         let old = br#"{"groupName":"CG","consumeEnable":true,"retryQueueNums":1,"brokerId":0}"#;
         assert_eq!(SubscriptionGroupConfig::from_json(old).unwrap(), g);
@@ -353,9 +318,6 @@ mod tests {
         let text = String::from_utf8(g.to_json()).unwrap();
         assert!(text.contains(r#""groupRetryPolicy":{"customizedRetryPolicy":{"next":[1,2]},"exponentialRetryPolicy":{"initial":5000,"max":7200000,"multiplier":2},"type":"EXPONENTIAL"}"#));
         assert!(text.contains(r#""subscriptionDataSet":[{"expression":"*","expressionType":"TAG","topic":"T","version":3}]"#));
-        assert_eq!(
-            SubscriptionGroupConfig::from_json(text.as_bytes()).unwrap(),
-            g
-        );
+        assert_eq!(SubscriptionGroupConfig::from_json(text.as_bytes()).unwrap(), g);
     }
 }

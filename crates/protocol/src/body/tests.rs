@@ -19,44 +19,31 @@ where
 
 fn data_version() -> impl Strategy<Value = DataVersion> {
     (any::<i64>(), any::<i64>(), any::<i64>()).prop_map(|(state_version, timestamp, counter)| {
-        DataVersion {
-            state_version,
-            timestamp,
-            counter,
-        }
+        DataVersion { state_version, timestamp, counter }
     })
 }
 
 fn topic_config() -> impl Strategy<Value = TopicConfig> {
     (
         (s(), any::<i32>(), any::<i32>(), any::<i32>()),
-        (
-            prop::sample::select(TopicFilterType::ALL),
-            any::<i32>(),
-            any::<bool>(),
-        ),
+        (prop::sample::select(TopicFilterType::ALL), any::<i32>(), any::<bool>()),
         map(s()),
     )
-        .prop_map(
-            |((topic_name, r, w, perm), (filter, sys, order), attributes)| TopicConfig {
-                topic_name,
-                read_queue_nums: r,
-                write_queue_nums: w,
-                perm,
-                topic_filter_type: filter,
-                topic_sys_flag: sys,
-                order,
-                attributes,
-            },
-        )
+        .prop_map(|((topic_name, r, w, perm), (filter, sys, order), attributes)| TopicConfig {
+            topic_name,
+            read_queue_nums: r,
+            write_queue_nums: w,
+            perm,
+            topic_filter_type: filter,
+            topic_sys_flag: sys,
+            order,
+            attributes,
+        })
 }
 
 fn wrapper() -> impl Strategy<Value = TopicConfigSerializeWrapper> {
     (map(topic_config()), data_version()).prop_map(|(topic_config_table, data_version)| {
-        TopicConfigSerializeWrapper {
-            topic_config_table,
-            data_version,
-        }
+        TopicConfigSerializeWrapper { topic_config_table, data_version }
     })
 }
 
@@ -80,15 +67,13 @@ fn broker_data() -> impl Strategy<Value = BrokerData> {
         any::<bool>(),
         prop::option::of(s()),
     )
-        .prop_map(
-            |(cluster, broker_name, broker_addrs, acting, zone_name)| BrokerData {
-                cluster,
-                broker_name,
-                broker_addrs,
-                enable_acting_master: acting,
-                zone_name,
-            },
-        )
+        .prop_map(|(cluster, broker_name, broker_addrs, acting, zone_name)| BrokerData {
+            cluster,
+            broker_name,
+            broker_addrs,
+            enable_acting_master: acting,
+            zone_name,
+        })
 }
 
 fn route() -> impl Strategy<Value = TopicRouteData> {
@@ -98,14 +83,12 @@ fn route() -> impl Strategy<Value = TopicRouteData> {
         prop::collection::vec(broker_data(), 0..3),
         map(prop::collection::vec(s(), 0..3)),
     )
-        .prop_map(
-            |(order, queue_datas, broker_datas, filters)| TopicRouteData {
-                order_topic_conf: order,
-                queue_datas,
-                broker_datas,
-                filter_server_table: filters,
-            },
-        )
+        .prop_map(|(order, queue_datas, broker_datas, filters)| TopicRouteData {
+            order_topic_conf: order,
+            queue_datas,
+            broker_datas,
+            filter_server_table: filters,
+        })
 }
 
 fn mq() -> impl Strategy<Value = MessageQueue> {
@@ -126,17 +109,15 @@ fn subscription() -> impl Strategy<Value = SubscriptionData> {
         prop::collection::btree_set(any::<i32>(), 0..3),
         (any::<i64>(), s()),
     )
-        .prop_map(
-            |((cfm, topic, sub), tags, codes, (ver, ty))| SubscriptionData {
-                class_filter_mode: cfm,
-                topic,
-                sub_string: sub,
-                tags_set: tags,
-                code_set: codes,
-                sub_version: ver,
-                expression_type: ty,
-            },
-        )
+        .prop_map(|((cfm, topic, sub), tags, codes, (ver, ty))| SubscriptionData {
+            class_filter_mode: cfm,
+            topic,
+            sub_string: sub,
+            tags_set: tags,
+            code_set: codes,
+            sub_version: ver,
+            expression_type: ty,
+        })
 }
 
 fn consumer_data() -> impl Strategy<Value = ConsumerData> {
@@ -160,12 +141,7 @@ fn consumer_data() -> impl Strategy<Value = ConsumerData> {
 
 fn connection() -> impl Strategy<Value = Connection> {
     (s(), s(), s(), any::<i32>()).prop_map(|(client_id, client_addr, language, version)| {
-        Connection {
-            client_id,
-            client_addr,
-            language,
-            version,
-        }
+        Connection { client_id, client_addr, language, version }
     })
 }
 
@@ -210,11 +186,7 @@ fn group_config() -> impl Strategy<Value = SubscriptionGroupConfig> {
                     group_retry_policy: GroupRetryPolicy {
                         policy_type: ty,
                         exponential_retry_policy: exp.map(|[initial, max, multiplier]| {
-                            ExponentialRetryPolicy {
-                                initial,
-                                max,
-                                multiplier,
-                            }
+                            ExponentialRetryPolicy { initial, max, multiplier }
                         }),
                         customized_retry_policy: cus.map(|next| CustomizedRetryPolicy { next }),
                     },
@@ -259,45 +231,23 @@ round_trip!(wrapper_round_trips, wrapper(), TopicConfigSerializeWrapper);
 round_trip!(route_round_trips, route(), TopicRouteData);
 round_trip!(message_queue_round_trips, mq(), MessageQueue);
 round_trip!(subscription_round_trips, subscription(), SubscriptionData);
-round_trip!(
-    group_config_round_trips,
-    group_config(),
-    SubscriptionGroupConfig
-);
+round_trip!(group_config_round_trips, group_config(), SubscriptionGroupConfig);
 
 round_trip!(
     cluster_info_round_trips,
-    (
-        map(broker_data()),
-        map(prop::collection::btree_set(s(), 0..3))
-    )
-        .prop_map(|(b, c)| ClusterInfo {
-            broker_addr_table: b,
-            cluster_addr_table: c,
-        }),
+    (map(broker_data()), map(prop::collection::btree_set(s(), 0..3)))
+        .prop_map(|(b, c)| ClusterInfo { broker_addr_table: b, cluster_addr_table: c }),
     ClusterInfo
 );
 
 round_trip!(
     topic_list_round_trips,
-    (
-        prop::collection::btree_set(s(), 0..4),
-        prop::option::of(s())
-    )
-        .prop_map(|(t, b)| {
-            TopicList {
-                topic_list: t,
-                broker_addr: b,
-            }
-        }),
+    (prop::collection::btree_set(s(), 0..4), prop::option::of(s()))
+        .prop_map(|(t, b)| { TopicList { topic_list: t, broker_addr: b } }),
     TopicList
 );
 
-round_trip!(
-    kv_table_round_trips,
-    map(s()).prop_map(|table| KvTable { table }),
-    KvTable
-);
+round_trip!(kv_table_round_trips, map(s()).prop_map(|table| KvTable { table }), KvTable);
 
 round_trip!(
     kv_config_file_round_trips,
@@ -307,20 +257,11 @@ round_trip!(
 
 round_trip!(
     member_group_round_trips,
-    (
-        s(),
-        s(),
-        prop::collection::btree_map(any::<i64>(), s(), 0..4)
-    )
-        .prop_map(
-            |(cluster, broker_name, broker_addrs)| GetBrokerMemberGroupResponseBody {
-                broker_member_group: BrokerMemberGroup {
-                    cluster,
-                    broker_name,
-                    broker_addrs,
-                },
-            }
-        ),
+    (s(), s(), prop::collection::btree_map(any::<i64>(), s(), 0..4)).prop_map(
+        |(cluster, broker_name, broker_addrs)| GetBrokerMemberGroupResponseBody {
+            broker_member_group: BrokerMemberGroup { cluster, broker_name, broker_addrs },
+        }
+    ),
     GetBrokerMemberGroupResponseBody
 );
 
@@ -333,54 +274,24 @@ round_trip!(
         any::<i32>(),
         any::<bool>(),
     )
-        .prop_map(
-            |(client_id, producers, consumers, fp, without_sub)| HeartbeatData {
-                client_id,
-                producer_data_set: producers,
-                consumer_data_set: consumers,
-                heartbeat_fingerprint: fp,
-                without_sub,
-            }
-        ),
+        .prop_map(|(client_id, producers, consumers, fp, without_sub)| HeartbeatData {
+            client_id,
+            producer_data_set: producers,
+            consumer_data_set: consumers,
+            heartbeat_fingerprint: fp,
+            without_sub,
+        }),
     HeartbeatData
 );
 
 round_trip!(
     lock_request_round_trips,
-    (
-        s(),
-        s(),
-        prop::collection::btree_set(mq(), 0..4),
-        any::<bool>()
-    )
-        .prop_map(|(consumer_group, client_id, mq_set, only_this_broker)| {
-            LockBatchRequestBody {
-                consumer_group,
-                client_id,
-                mq_set,
-                only_this_broker,
-            }
-        }),
+    (s(), s(), prop::collection::btree_set(mq(), 0..4), any::<bool>()).prop_map(
+        |(consumer_group, client_id, mq_set, only_this_broker)| {
+            LockBatchRequestBody { consumer_group, client_id, mq_set, only_this_broker }
+        }
+    ),
     LockBatchRequestBody
-);
-
-round_trip!(
-    unlock_request_round_trips,
-    (
-        s(),
-        s(),
-        prop::collection::btree_set(mq(), 0..4),
-        any::<bool>()
-    )
-        .prop_map(|(consumer_group, client_id, mq_set, only_this_broker)| {
-            UnlockBatchRequestBody {
-                consumer_group,
-                client_id,
-                mq_set,
-                only_this_broker,
-            }
-        }),
-    UnlockBatchRequestBody
 );
 
 round_trip!(
@@ -428,28 +339,16 @@ round_trip!(
 round_trip!(
     consume_stats_round_trips,
     // Doubles that every parser reads back exactly.
-    (
-        mq_map(offset_wrapper()),
-        (0u32..1_000_000).prop_map(|n| f64::from(n) / 8.0)
-    )
-        .prop_map(|(offset_table, consume_tps)| ConsumeStats {
-            offset_table,
-            consume_tps,
-        }),
+    (mq_map(offset_wrapper()), (0u32..1_000_000).prop_map(|n| f64::from(n) / 8.0))
+        .prop_map(|(offset_table, consume_tps)| ConsumeStats { offset_table, consume_tps }),
     ConsumeStats
 );
 
 round_trip!(
     topic_stats_round_trips,
-    mq_map(
-        any::<[i64; 3]>().prop_map(|[min_offset, max_offset, last_update_timestamp]| {
-            TopicOffset {
-                min_offset,
-                max_offset,
-                last_update_timestamp,
-            }
-        })
-    )
+    mq_map(any::<[i64; 3]>().prop_map(|[min_offset, max_offset, last_update_timestamp]| {
+        TopicOffset { min_offset, max_offset, last_update_timestamp }
+    }))
     .prop_map(|offset_table| TopicStatsTable { offset_table }),
     TopicStatsTable
 );
@@ -462,12 +361,8 @@ round_trip!(
 
 round_trip!(
     consumer_offset_round_trips,
-    map(prop::collection::btree_map(
-        any::<i32>(),
-        any::<i64>(),
-        0..4
-    ))
-    .prop_map(|offset_table| ConsumerOffsetSerializeWrapper { offset_table }),
+    map(prop::collection::btree_map(any::<i32>(), any::<i64>(), 0..4))
+        .prop_map(|offset_table| ConsumerOffsetSerializeWrapper { offset_table }),
     ConsumerOffsetSerializeWrapper
 );
 
@@ -557,10 +452,7 @@ fn lenient_forms_are_accepted() {
     let text = br#"{"brokerDatas":[{"brokerAddrs":{0:"a:1","1":"b:1"},"brokerName":"b","cluster":"c","enableActingMaster":"true","extra":{"x":[1,{}]}}],"queueDatas":null,"unknown":1}"#;
     let route = TopicRouteData::from_json(text).unwrap();
     let b = route.broker_datas.first().unwrap();
-    assert_eq!(
-        b.broker_addrs,
-        BTreeMap::from([(0, "a:1".into()), (1, "b:1".into())])
-    );
+    assert_eq!(b.broker_addrs, BTreeMap::from([(0, "a:1".into()), (1, "b:1".into())]));
     assert!(b.enable_acting_master);
     assert!(route.queue_datas.is_empty() && route.filter_server_table.is_empty());
 

@@ -60,19 +60,13 @@ impl Default for TopicConfig {
 impl TopicConfig {
     /// A topic with the Java defaults (16 read and write queues, read-write).
     pub fn new(topic_name: impl Into<String>) -> Self {
-        TopicConfig {
-            topic_name: topic_name.into(),
-            ..TopicConfig::default()
-        }
+        TopicConfig { topic_name: topic_name.into(), ..TopicConfig::default() }
     }
 
     /// The compressed-registration text: `topicName readQueueNums writeQueueNums perm
     /// topicFilterType attributesJson`.
     pub fn encode_text(&self) -> String {
-        let attributes = self
-            .attributes
-            .to_json_tree()
-            .render(fastjson::JsonStyle::Fastjson);
+        let attributes = self.attributes.to_json_tree().render(fastjson::JsonStyle::Fastjson);
         format!(
             "{} {} {} {} {} {}",
             self.topic_name,
@@ -167,10 +161,7 @@ mod tests {
             String::from_utf8(TopicConfig::new("T").to_json()).unwrap(),
             r#"{"attributes":{},"order":false,"perm":6,"readQueueNums":16,"topicFilterType":"SINGLE_TAG","topicName":"T","topicSysFlag":0,"writeQueueNums":16}"#
         );
-        assert_eq!(
-            TopicConfig::from_json(&sample().to_json()).unwrap(),
-            sample()
-        );
+        assert_eq!(TopicConfig::from_json(&sample().to_json()).unwrap(), sample());
     }
 
     #[test]
@@ -178,32 +169,16 @@ mod tests {
         let c =
             TopicConfig::from_json(br#"{"topicName":"T","perm":"4","topicFilterType":"BOGUS"}"#)
                 .unwrap();
-        assert_eq!(
-            c,
-            TopicConfig {
-                perm: 4,
-                ..TopicConfig::new("T")
-            }
-        );
+        assert_eq!(c, TopicConfig { perm: 4, ..TopicConfig::new("T") });
     }
 
     #[test]
     fn text_form() {
         let text = sample().encode_text();
-        assert_eq!(
-            text,
-            r#"TopicTest 8 4 6 SINGLE_TAG {"+message.type":"FIFO"}"#
-        );
+        assert_eq!(text, r#"TopicTest 8 4 6 SINGLE_TAG {"+message.type":"FIFO"}"#);
         let back = TopicConfig::decode_text(&text).unwrap();
         // The text carries neither topicSysFlag nor order.
-        assert_eq!(
-            back,
-            TopicConfig {
-                topic_sys_flag: 0,
-                order: false,
-                ..sample()
-            }
-        );
+        assert_eq!(back, TopicConfig { topic_sys_flag: 0, order: false, ..sample() });
         let bare = TopicConfig::decode_text("T 1 2 6 MULTI_TAG").unwrap();
         assert_eq!(bare.topic_filter_type, TopicFilterType::MultiTag);
         assert!(bare.attributes.is_empty());

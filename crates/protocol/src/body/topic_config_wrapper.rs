@@ -31,10 +31,8 @@ impl TopicConfigSerializeWrapper {
     }
 
     pub(crate) fn tree_with_mapping(&self) -> Json {
-        let mapping_version = DataVersion {
-            timestamp: self.data_version.timestamp,
-            ..DataVersion::default()
-        };
+        let mapping_version =
+            DataVersion { timestamp: self.data_version.timestamp, ..DataVersion::default() };
         Json::bean([
             ("dataVersion", self.data_version.to_json_tree()),
             ("mappingDataVersion", mapping_version.to_json_tree()),
@@ -73,11 +71,7 @@ mod tests {
     fn sample() -> TopicConfigSerializeWrapper {
         TopicConfigSerializeWrapper {
             topic_config_table: BTreeMap::from([("T".into(), TopicConfig::new("T"))]),
-            data_version: DataVersion {
-                state_version: 0,
-                timestamp: 1700000000000,
-                counter: 2,
-            },
+            data_version: DataVersion { state_version: 0, timestamp: 1700000000000, counter: 2 },
         }
     }
 
@@ -98,9 +92,6 @@ mod tests {
             r#"{{"dataVersion":{{"counter":2,"stateVersion":0,"timestamp":1700000000000}},"mappingDataVersion":{{"counter":0,"stateVersion":0,"timestamp":1700000000000}},"topicConfigTable":{{"T":{TOPIC}}},"topicQueueMappingDetailMap":{{}},"topicQueueMappingInfoMap":{{}}}}"#
         );
         assert_eq!(String::from_utf8(text.clone()).unwrap(), want);
-        assert_eq!(
-            TopicConfigSerializeWrapper::from_json(&text).unwrap(),
-            sample()
-        );
+        assert_eq!(TopicConfigSerializeWrapper::from_json(&text).unwrap(), sample());
     }
 }

@@ -30,10 +30,7 @@ impl ToJson for TopicList {
 impl FromJsonValue for TopicList {
     fn from_json_value(v: &Value) -> Result<Self> {
         let f = Fields::of(v)?;
-        Ok(TopicList {
-            topic_list: f.get("topicList")?,
-            broker_addr: f.opt("brokerAddr")?,
-        })
+        Ok(TopicList { topic_list: f.get("topicList")?, broker_addr: f.opt("brokerAddr")? })
     }
 }
 
@@ -45,22 +42,14 @@ mod tests {
 
     #[test]
     fn golden() {
-        let list = TopicList {
-            topic_list: BTreeSet::from(["B".into(), "A".into()]),
-            broker_addr: None,
-        };
+        let list =
+            TopicList { topic_list: BTreeSet::from(["B".into(), "A".into()]), broker_addr: None };
         assert_eq!(list.to_json(), br#"{"topicList":["A","B"]}"#);
-        let with_addr = TopicList {
-            broker_addr: Some("10.0.0.1:10911".into()),
-            ..list
-        };
+        let with_addr = TopicList { broker_addr: Some("10.0.0.1:10911".into()), ..list };
         assert_eq!(
             with_addr.to_json(),
             br#"{"brokerAddr":"10.0.0.1:10911","topicList":["A","B"]}"#
         );
-        assert_eq!(
-            TopicList::from_json(&with_addr.to_json()).unwrap(),
-            with_addr
-        );
+        assert_eq!(TopicList::from_json(&with_addr.to_json()).unwrap(), with_addr);
     }
 }

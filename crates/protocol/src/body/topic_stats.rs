@@ -25,10 +25,7 @@ pub struct TopicOffset {
 impl ToJson for TopicOffset {
     fn to_json_tree(&self) -> Json {
         Json::bean([
-            (
-                "lastUpdateTimestamp",
-                self.last_update_timestamp.to_json_tree(),
-            ),
+            ("lastUpdateTimestamp", self.last_update_timestamp.to_json_tree()),
             ("maxOffset", self.max_offset.to_json_tree()),
             ("minOffset", self.min_offset.to_json_tree()),
         ])
@@ -64,9 +61,7 @@ impl ToJson for TopicStatsTable {
 
 impl FromJsonValue for TopicStatsTable {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(TopicStatsTable {
-            offset_table: Fields::of(v)?.get("offsetTable")?,
-        })
+        Ok(TopicStatsTable { offset_table: Fields::of(v)?.get("offsetTable")? })
     }
 }
 
@@ -81,11 +76,7 @@ mod tests {
         let table = TopicStatsTable {
             offset_table: BTreeMap::from([(
                 MessageQueue::new("t", "b", 0),
-                TopicOffset {
-                    min_offset: 0,
-                    max_offset: 10,
-                    last_update_timestamp: 1700000000000,
-                },
+                TopicOffset { min_offset: 0, max_offset: 10, last_update_timestamp: 1700000000000 },
             )]),
         };
         let text = r#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"lastUpdateTimestamp":1700000000000,"maxOffset":10,"minOffset":0}},"topicPutTps":0.0}"#;

@@ -16,8 +16,8 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
         proptest::collection::vec(any::<u8>(), 0..256),
         any::<bool>(),
     )
-        .prop_map(
-            |(code, lang, version, opaque, flag, remark, ext, body, binary)| RemotingCommand {
+        .prop_map(|(code, lang, version, opaque, flag, remark, ext, body, binary)| {
+            RemotingCommand {
                 code: i32::from(code),
                 language: LanguageCode::from_code(lang),
                 version: i32::from(version),
@@ -26,13 +26,9 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
                 remark,
                 ext_fields: ext.into_iter().collect::<ExtFields>(),
                 body: body.into(),
-                serialize_type: if binary {
-                    SerializeType::RocketMq
-                } else {
-                    SerializeType::Json
-                },
-            },
-        )
+                serialize_type: if binary { SerializeType::RocketMq } else { SerializeType::Json },
+            }
+        })
 }
 
 proptest! {
@@ -80,17 +76,11 @@ fn oversized_length_is_refused_before_buffering() {
     let mut buf = BytesMut::new();
     buf.extend_from_slice(&(DEFAULT_MAX_FRAME_SIZE as i32).to_be_bytes());
     let err = decode_frame(&mut buf, DEFAULT_MAX_FRAME_SIZE).unwrap_err();
-    assert!(
-        matches!(err, ProtocolError::FrameTooLarge { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, ProtocolError::FrameTooLarge { .. }), "{err:?}");
     // Exactly at the limit (prefix included) is fine and merely incomplete.
     let mut buf = BytesMut::new();
     buf.extend_from_slice(&((DEFAULT_MAX_FRAME_SIZE - 4) as i32).to_be_bytes());
-    assert!(matches!(
-        decode_frame(&mut buf, DEFAULT_MAX_FRAME_SIZE),
-        Ok(None)
-    ));
+    assert!(matches!(decode_frame(&mut buf, DEFAULT_MAX_FRAME_SIZE), Ok(None)));
 }
 
 #[test]
@@ -130,13 +120,8 @@ fn decodes_a_java_json_frame() {
     buf.extend_from_slice(&((4 + header.len()) as i32).to_be_bytes());
     buf.extend_from_slice(&(header.len() as u32).to_be_bytes());
     buf.extend_from_slice(header);
-    let cmd = decode_frame(&mut buf, DEFAULT_MAX_FRAME_SIZE)
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        cmd.request_code(),
-        crate::RequestCode::GET_ROUTEINFO_BY_TOPIC
-    );
+    let cmd = decode_frame(&mut buf, DEFAULT_MAX_FRAME_SIZE).unwrap().unwrap();
+    assert_eq!(cmd.request_code(), crate::RequestCode::GET_ROUTEINFO_BY_TOPIC);
     assert_eq!(cmd.serialize_type, SerializeType::Json);
     assert_eq!(cmd.ext_fields.get("topic"), Some("TopicTest"));
     assert!(cmd.body.is_empty());

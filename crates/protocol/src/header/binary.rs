@@ -74,11 +74,8 @@ pub(crate) fn decode_binary_header(mut buf: &[u8]) -> Result<HeaderFields> {
     let opaque = buf.get_i32();
     let flag = buf.get_i32();
     let remark_len = checked_len(buf.get_i32(), buf.remaining(), header_len, "remark")?;
-    let remark = if remark_len == 0 {
-        None
-    } else {
-        Some(take_string(&mut buf, remark_len, "remark")?)
-    };
+    let remark =
+        if remark_len == 0 { None } else { Some(take_string(&mut buf, remark_len, "remark")?) };
     if buf.remaining() < 4 {
         return Err(malformed("binary header ends before extLen"));
     }
@@ -103,15 +100,7 @@ pub(crate) fn decode_binary_header(mut buf: &[u8]) -> Result<HeaderFields> {
             ext_fields.insert(key, value);
         }
     }
-    Ok(HeaderFields {
-        code,
-        language,
-        version,
-        opaque,
-        flag,
-        remark,
-        ext_fields,
-    })
+    Ok(HeaderFields { code, language, version, opaque, flag, remark, ext_fields })
 }
 
 /// A length field must be non-negative, fit what is left, and not exceed the header.

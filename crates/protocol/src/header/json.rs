@@ -52,9 +52,7 @@ pub(crate) fn decode_json_header(bytes: &[u8]) -> Result<HeaderFields> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ProtocolError::MalformedHeader(format!("JSON header: {e}")))?;
     let Value::Object(map) = value else {
-        return Err(ProtocolError::MalformedHeader(
-            "JSON header is not an object".into(),
-        ));
+        return Err(ProtocolError::MalformedHeader("JSON header is not an object".into()));
     };
     Ok(HeaderFields {
         code: int_field(&map, "code")?,
@@ -75,15 +73,12 @@ pub(crate) fn decode_json_header(bytes: &[u8]) -> Result<HeaderFields> {
             Some(v) => scalar_text(v),
         },
         ext_fields: match map.get("extFields") {
-            Some(Value::Object(fields)) => fields
-                .iter()
-                .filter_map(|(k, v)| scalar_text(v).map(|v| (k.clone(), v)))
-                .collect(),
+            Some(Value::Object(fields)) => {
+                fields.iter().filter_map(|(k, v)| scalar_text(v).map(|v| (k.clone(), v))).collect()
+            }
             Some(Value::Null) | None => ExtFields::new(),
             Some(_) => {
-                return Err(ProtocolError::MalformedHeader(
-                    "extFields is not an object".into(),
-                ))
+                return Err(ProtocolError::MalformedHeader("extFields is not an object".into()))
             }
         },
     })
@@ -94,10 +89,7 @@ fn int_field(map: &Map<String, Value>, key: &'static str) -> Result<i32> {
     let bad = || ProtocolError::MalformedHeader(format!("`{key}` is not a 32-bit integer"));
     match map.get(key) {
         None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .and_then(|n| i32::try_from(n).ok())
-            .ok_or_else(bad),
+        Some(Value::Number(n)) => n.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(bad),
         Some(Value::String(s)) => s.trim().parse().map_err(|_| bad()),
         Some(_) => Err(bad()),
     }

@@ -227,10 +227,7 @@ mod tests {
         assert_eq!(header.to_ext().get("topicFilterType"), Some("MULTI_TAG"));
         assert_eq!(
             CreateTopicRequestHeader::from_ext(&create_topic("TAG")),
-            Err(ProtocolError::InvalidField {
-                field: "topicFilterType",
-                value: "TAG".into()
-            })
+            Err(ProtocolError::InvalidField { field: "topicFilterType", value: "TAG".into() })
         );
     }
 

@@ -67,23 +67,16 @@ mod tests {
 
     #[test]
     fn empty_headers_accept_base_keys_and_write_nothing() {
-        let ext: ExtFields = [("ns", "n"), ("nsd", "true"), ("bname", "b"), ("oway", "x")]
-            .into_iter()
-            .collect();
-        assert_eq!(
-            LockBatchMqRequestHeader::from_ext(&ext),
-            Ok(LockBatchMqRequestHeader {})
-        );
+        let ext: ExtFields =
+            [("ns", "n"), ("nsd", "true"), ("bname", "b"), ("oway", "x")].into_iter().collect();
+        assert_eq!(LockBatchMqRequestHeader::from_ext(&ext), Ok(LockBatchMqRequestHeader {}));
         assert!(HeartbeatRequestHeader {}.to_ext().is_empty());
     }
 
     #[test]
     fn the_heartbeat_response_flags_are_written() {
-        let ext = HeartbeatResponseHeader {
-            is_support_heart_beat_v2: true,
-            is_sub_change: false,
-        }
-        .to_ext();
+        let ext = HeartbeatResponseHeader { is_support_heart_beat_v2: true, is_sub_change: false }
+            .to_ext();
         assert_eq!(ext.get("IS_SUPPORT_HEART_BEAT_V2"), Some("true"));
         assert_eq!(ext.get("IS_SUB_CHANGE"), Some("false"));
     }

@@ -249,12 +249,7 @@ mod tests {
     #[test]
     fn an_old_register_broker_takes_defaults() {
         let mut ext = java_register();
-        for key in [
-            "heartbeatTimeoutMillis",
-            "enableActingMaster",
-            "compressed",
-            "bodyCrc32",
-        ] {
+        for key in ["heartbeatTimeoutMillis", "enableActingMaster", "compressed", "bodyCrc32"] {
             ext.remove(key);
         }
         let header = RegisterBrokerRequestHeader::from_ext(&ext).unwrap();
@@ -270,10 +265,7 @@ mod tests {
         ext.insert("brokerId", "zero");
         assert_eq!(
             RegisterBrokerRequestHeader::from_ext(&ext),
-            Err(ProtocolError::InvalidField {
-                field: "brokerId",
-                value: "zero".into()
-            })
+            Err(ProtocolError::InvalidField { field: "brokerId", value: "zero".into() })
         );
     }
 
@@ -300,8 +292,6 @@ mod tests {
             PutKvConfigRequestHeader::from_ext(&get.to_ext()),
             Err(ProtocolError::MissingField("value"))
         );
-        assert!(GetKvConfigResponseHeader { value: None }
-            .to_ext()
-            .is_empty());
+        assert!(GetKvConfigResponseHeader { value: None }.to_ext().is_empty());
     }
 }

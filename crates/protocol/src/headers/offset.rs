@@ -179,9 +179,8 @@ mod tests {
             assert_eq!(BoundaryType::from_ext_str(raw), Some(want), "{raw}");
         }
         assert_eq!(BoundaryType::Upper.to_ext_string(), "UPPER");
-        let ext: ExtFields = [("topic", "t"), ("queueId", "0"), ("timestamp", "5")]
-            .into_iter()
-            .collect();
+        let ext: ExtFields =
+            [("topic", "t"), ("queueId", "0"), ("timestamp", "5")].into_iter().collect();
         let header = SearchOffsetRequestHeader::from_ext(&ext).unwrap();
         assert_eq!(header.boundary(), BoundaryType::Lower);
     }

@@ -115,10 +115,7 @@ mod tests {
         bad.insert("queueOffset", "12.5");
         assert_eq!(
             PullMessageRequestHeader::from_ext(&bad),
-            Err(ProtocolError::InvalidField {
-                field: "queueOffset",
-                value: "12.5".into()
-            })
+            Err(ProtocolError::InvalidField { field: "queueOffset", value: "12.5".into() })
         );
     }
 
@@ -135,12 +132,7 @@ mod tests {
             forbidden_type: None,
         };
         let ext = response.to_ext();
-        for key in [
-            "suggestWhichBrokerId",
-            "nextBeginOffset",
-            "minOffset",
-            "maxOffset",
-        ] {
+        for key in ["suggestWhichBrokerId", "nextBeginOffset", "minOffset", "maxOffset"] {
             assert_eq!(ext.get(key), Some("0"), "{key}");
         }
         assert_eq!(ext.len(), 4);

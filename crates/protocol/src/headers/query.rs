@@ -61,9 +61,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert!(!QueryMessageRequestHeader::from_ext(&ext)
-            .unwrap()
-            .is_unique_key_query());
+        assert!(!QueryMessageRequestHeader::from_ext(&ext).unwrap().is_unique_key_query());
         ext.insert("_UNIQUE_KEY_QUERY", "true");
         let header = QueryMessageRequestHeader::from_ext(&ext).unwrap();
         assert!(header.is_unique_key_query());

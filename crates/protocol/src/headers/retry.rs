@@ -46,10 +46,7 @@ mod tests {
         ext.insert("delayLevel", "");
         assert_eq!(
             ConsumerSendMsgBackRequestHeader::from_ext(&ext),
-            Err(ProtocolError::InvalidField {
-                field: "delayLevel",
-                value: String::new()
-            })
+            Err(ProtocolError::InvalidField { field: "delayLevel", value: String::new() })
         );
     }
 }

@@ -197,10 +197,7 @@ mod tests {
         let ext = v2.to_ext();
         let mut keys: Vec<&str> = ext.iter().map(|(k, _)| k).collect();
         keys.sort_unstable();
-        assert_eq!(
-            keys,
-            ["a", "b", "c", "d", "e", "f", "g", "h", "i", "k", "l", "m", "n"]
-        );
+        assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "g", "h", "i", "k", "l", "m", "n"]);
         assert_eq!(ext.get("a"), Some("pg"));
         assert_eq!(ext.get("d"), Some("4"));
         assert_eq!(ext.get("g"), Some("1700000000000"));
@@ -229,10 +226,7 @@ mod tests {
             RequestCode::SEND_BATCH_MESSAGE,
             RequestCode::SEND_REPLY_MESSAGE_V2,
         ] {
-            assert_eq!(
-                SendMessageRequestHeader::from_request(code, &v2_ext),
-                Ok(sample_v1())
-            );
+            assert_eq!(SendMessageRequestHeader::from_request(code, &v2_ext), Ok(sample_v1()));
         }
         assert_eq!(
             SendMessageRequestHeader::from_request(RequestCode::SEND_MESSAGE, &v2_ext),
@@ -260,10 +254,7 @@ mod tests {
             ("f", "0"),
             ("g", "1718000000000"),
             ("h", "0"),
-            (
-                "i",
-                "UNIQ_KEY\u{1}7F00\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA\u{2}",
-            ),
+            ("i", "UNIQ_KEY\u{1}7F00\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA\u{2}"),
             ("j", "0"),
             ("k", "FALSE"),
             ("m", "false"),
@@ -297,9 +288,8 @@ mod tests {
         let ext = response.to_ext();
         assert_eq!(ext.get("MSG_REGION"), Some("DefaultRegion"));
         assert_eq!(ext.get("TRACE_ON"), Some("true"));
-        let bare: ExtFields = [("msgId", "x"), ("queueId", "0"), ("queueOffset", "0")]
-            .into_iter()
-            .collect();
+        let bare: ExtFields =
+            [("msgId", "x"), ("queueId", "0"), ("queueOffset", "0")].into_iter().collect();
         let decoded = SendMessageResponseHeader::from_ext(&bare).unwrap();
         assert_eq!(decoded.msg_region, "DefaultRegion");
         assert!(decoded.trace_on);

@@ -87,10 +87,7 @@ pub(crate) fn check<H: HeaderSpec>(header: &H) -> Result<(), TestCaseError> {
             wrong.insert(field.key, bad);
             prop_assert_eq!(
                 H::from_ext(&wrong).err(),
-                Some(ProtocolError::InvalidField {
-                    field: field.key,
-                    value: bad.to_string()
-                })
+                Some(ProtocolError::InvalidField { field: field.key, value: bad.to_string() })
             );
         }
     }

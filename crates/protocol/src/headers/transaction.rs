@@ -83,10 +83,7 @@ impl CommitOrRollback {
 }
 
 fn wrong_commit_or_rollback(code: i32) -> ProtocolError {
-    ProtocolError::InvalidField {
-        field: "commitOrRollback",
-        value: code.to_string(),
-    }
+    ProtocolError::InvalidField { field: "commitOrRollback", value: code.to_string() }
 }
 
 impl EndTransactionRequestHeader {

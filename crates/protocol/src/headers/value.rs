@@ -26,10 +26,8 @@ pub trait ExtValue: Sized {
 
 /// Parses `raw` as the field `key`, mapping a bad value to [`ProtocolError::InvalidField`].
 pub fn parse_field<T: ExtValue>(key: &'static str, raw: &str) -> Result<T, ProtocolError> {
-    T::from_ext_str(raw).ok_or_else(|| ProtocolError::InvalidField {
-        field: key,
-        value: raw.to_string(),
-    })
+    T::from_ext_str(raw)
+        .ok_or_else(|| ProtocolError::InvalidField { field: key, value: raw.to_string() })
 }
 
 fn trim_number(raw: &str) -> &str {
@@ -169,17 +167,7 @@ mod tests {
         assert_eq!(i32::from_ext_str("-2147483648"), Some(i32::MIN));
         assert_eq!(i32::from_ext_str(" 7\t"), Some(7));
         assert_eq!(i64::from_ext_str("9223372036854775807"), Some(i64::MAX));
-        for bad in [
-            "",
-            " ",
-            "-",
-            "+",
-            "1.0",
-            "0x10",
-            "1_000",
-            "2147483648",
-            "4 2",
-        ] {
+        for bad in ["", " ", "-", "+", "1.0", "0x10", "1_000", "2147483648", "4 2"] {
             assert_eq!(i32::from_ext_str(bad), None, "{bad:?}");
         }
         assert_eq!(i64::from_ext_str("9223372036854775808"), None);
@@ -196,10 +184,7 @@ mod tests {
     fn a_bad_value_names_its_java_key() {
         assert_eq!(
             parse_field::<i32>("queueId", "x"),
-            Err(ProtocolError::InvalidField {
-                field: "queueId",
-                value: "x".to_string()
-            })
+            Err(ProtocolError::InvalidField { field: "queueId", value: "x".to_string() })
         );
         assert_eq!(parse_field::<i64>("queueOffset", "12"), Ok(12));
     }

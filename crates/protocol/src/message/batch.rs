@@ -41,9 +41,7 @@ impl BatchEntry {
     pub fn encoded_len(&self) -> Result<usize> {
         let properties_len = self.properties.encoded_len();
         if properties_len > MAX_PROPERTIES_LEN {
-            return Err(ProtocolError::TooLarge(
-                "properties longer than 32767 bytes",
-            ));
+            return Err(ProtocolError::TooLarge("properties longer than 32767 bytes"));
         }
         let len = BATCH_ENTRY_OVERHEAD + self.body.len() + properties_len;
         if i32::try_from(len).is_err() {
@@ -63,33 +61,23 @@ pub fn decode_batch(mut body: Bytes) -> Result<Vec<BatchEntry>> {
         body.advance(4 + 4 + 4);
         let flag = body.get_i32();
         let body_len = body.get_i32();
-        let body_len = usize::try_from(body_len)
-            .ok()
-            .filter(|len| *len <= body.remaining())
-            .ok_or_else(|| {
-                malformed(format!("batch entry body length {body_len} out of bounds"))
-            })?;
+        let body_len =
+            usize::try_from(body_len).ok().filter(|len| *len <= body.remaining()).ok_or_else(
+                || malformed(format!("batch entry body length {body_len} out of bounds")),
+            )?;
         let message_body = body.split_to(body_len);
         if body.remaining() < 2 {
-            return Err(malformed(
-                "batch entry truncated before its properties length",
-            ));
+            return Err(malformed("batch entry truncated before its properties length"));
         }
         let properties_len = body.get_i16();
         let properties_len = usize::try_from(properties_len)
             .ok()
             .filter(|len| *len <= body.remaining())
             .ok_or_else(|| {
-                malformed(format!(
-                    "batch entry properties length {properties_len} out of bounds"
-                ))
+                malformed(format!("batch entry properties length {properties_len} out of bounds"))
             })?;
         let properties = Properties::decode_bytes(&body.split_to(properties_len));
-        entries.push(BatchEntry {
-            flag,
-            body: message_body,
-            properties,
-        });
+        entries.push(BatchEntry { flag, body: message_body, properties });
     }
     Ok(entries)
 }

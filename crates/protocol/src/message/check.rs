@@ -45,10 +45,7 @@ pub fn check_record(buf: &[u8], verify_body_crc: bool) -> Result<RecordCheck> {
     let size_usize =
         usize::try_from(size).map_err(|_| malformed(format!("negative record size {size}")))?;
     if size_usize > buf.len() {
-        return Err(malformed(format!(
-            "record size {size} exceeds the {} bytes left",
-            buf.len()
-        )));
+        return Err(malformed(format!("record size {size} exceeds the {} bytes left", buf.len())));
     }
     if magic == BLANK_MAGIC_CODE {
         if size_usize < BLANK_RECORD_LEN {
@@ -67,13 +64,9 @@ pub fn check_record(buf: &[u8], verify_body_crc: bool) -> Result<RecordCheck> {
     let body_len = i32_at(record, body_len_pos(sys_flag)).ok_or_else(truncated)?;
     let body_len = usize::try_from(body_len)
         .map_err(|_| malformed(format!("negative body length {body_len}")))?;
-    let topic_len_pos = body_pos(sys_flag)
-        .checked_add(body_len)
-        .ok_or_else(truncated)?;
+    let topic_len_pos = body_pos(sys_flag).checked_add(body_len).ok_or_else(truncated)?;
     let topic_len = match version {
-        MessageVersion::V1 => record
-            .get(topic_len_pos)
-            .map(|b| i64::from(i8::from_be_bytes([*b]))),
+        MessageVersion::V1 => record.get(topic_len_pos).map(|b| i64::from(i8::from_be_bytes([*b]))),
         MessageVersion::V2 => i16_at(record, topic_len_pos).map(i64::from),
     }
     .ok_or_else(truncated)?;
@@ -85,20 +78,14 @@ pub fn check_record(buf: &[u8], verify_body_crc: bool) -> Result<RecordCheck> {
         .map_err(|_| malformed(format!("negative properties length {properties_len}")))?;
     let expected = record_len(version, sys_flag, body_len, topic_len, properties_len);
     if expected != size_usize {
-        return Err(malformed(format!(
-            "record size {size} but its fields add up to {expected}"
-        )));
+        return Err(malformed(format!("record size {size} but its fields add up to {expected}")));
     }
     if verify_body_crc {
         let body_crc = i32_at(record, BODY_CRC_POS).ok_or_else(truncated)?;
-        let body = record
-            .get(body_pos(sys_flag)..topic_len_pos)
-            .ok_or_else(truncated)?;
+        let body = record.get(body_pos(sys_flag)..topic_len_pos).ok_or_else(truncated)?;
         let actual = crc32_masked(body);
         if actual != body_crc {
-            return Err(malformed(format!(
-                "body CRC {actual} differs from the stored {body_crc}"
-            )));
+            return Err(malformed(format!("body CRC {actual} differs from the stored {body_crc}")));
         }
     }
     Ok(RecordCheck::Message { size: size_usize })

@@ -42,9 +42,9 @@ impl CompressionType {
             1 => Ok(Self::Lz4),
             2 => Ok(Self::Zstd),
             0 | 3 => Ok(Self::Zlib),
-            other => Err(ProtocolError::MalformedMessage(format!(
-                "unknown compression type {other}"
-            ))),
+            other => {
+                Err(ProtocolError::MalformedMessage(format!("unknown compression type {other}")))
+            }
         }
     }
 
@@ -105,9 +105,7 @@ pub fn decompress(body: &[u8], ty: CompressionType, max_len: usize) -> Result<Ve
                 .read_to_end(&mut out)
                 .map_err(|e| ProtocolError::MalformedMessage(format!("zlib body: {e}")))?;
             if out.len() > max_len {
-                return Err(ProtocolError::TooLarge(
-                    "decompressed body exceeds the limit",
-                ));
+                return Err(ProtocolError::TooLarge("decompressed body exceeds the limit"));
             }
             Ok(out)
         }
@@ -133,22 +131,10 @@ mod tests {
 
     #[test]
     fn types_and_flags() {
-        assert_eq!(
-            CompressionType::from_sys_flag(0x1).unwrap(),
-            CompressionType::Zlib
-        );
-        assert_eq!(
-            CompressionType::from_sys_flag(0x301).unwrap(),
-            CompressionType::Zlib
-        );
-        assert_eq!(
-            CompressionType::from_sys_flag(0x101).unwrap(),
-            CompressionType::Lz4
-        );
-        assert_eq!(
-            CompressionType::from_sys_flag(0x201).unwrap(),
-            CompressionType::Zstd
-        );
+        assert_eq!(CompressionType::from_sys_flag(0x1).unwrap(), CompressionType::Zlib);
+        assert_eq!(CompressionType::from_sys_flag(0x301).unwrap(), CompressionType::Zlib);
+        assert_eq!(CompressionType::from_sys_flag(0x101).unwrap(), CompressionType::Lz4);
+        assert_eq!(CompressionType::from_sys_flag(0x201).unwrap(), CompressionType::Zstd);
         assert!(CompressionType::from_sys_flag(0x401).is_err());
         assert_eq!(CompressionType::Zlib.sys_flag_bits(), 0x301);
         assert_eq!(CompressionType::Lz4.value(), 1);
@@ -164,20 +150,11 @@ mod tests {
     #[test]
     fn inflates_a_java_style_stream() {
         // zlib (the C library Java wraps) compressing "hello" at level 5 and at the default.
-        let level5 = [
-            0x78, 0x5E, 0xCB, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x06, 0x2C, 0x02, 0x15,
-        ];
-        assert_eq!(
-            decompress(&level5, CompressionType::Zlib, 100).unwrap(),
-            b"hello"
-        );
-        let default = [
-            0x78, 0x9C, 0xCB, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x06, 0x2C, 0x02, 0x15,
-        ];
-        assert_eq!(
-            decompress(&default, CompressionType::Zlib, 100).unwrap(),
-            b"hello"
-        );
+        let level5 = [0x78, 0x5E, 0xCB, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x06, 0x2C, 0x02, 0x15];
+        assert_eq!(decompress(&level5, CompressionType::Zlib, 100).unwrap(), b"hello");
+        let default =
+            [0x78, 0x9C, 0xCB, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x06, 0x2C, 0x02, 0x15];
+        assert_eq!(decompress(&default, CompressionType::Zlib, 100).unwrap(), b"hello");
     }
 
     #[test]

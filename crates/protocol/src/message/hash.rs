@@ -3,9 +3,7 @@
 
 /// Java's `String.hashCode()`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 code units, wrapping.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
+    s.encode_utf16().fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
 }
 
 /// The consume-queue tags code of a message: the Java hash of its `TAGS`, widened; 0 if none.
@@ -42,10 +40,7 @@ mod tests {
         assert_eq!(tag_hash_code(None), 0);
         assert_eq!(tag_hash_code(Some("")), 0);
         assert_eq!(tag_hash_code(Some("TagA")), 2_598_919);
-        assert_eq!(
-            tag_hash_code(Some("polygenelubricants")),
-            i64::from(i32::MIN)
-        );
+        assert_eq!(tag_hash_code(Some("polygenelubricants")), i64::from(i32::MIN));
     }
 
     #[test]

@@ -6,11 +6,7 @@ use crate::error::{ProtocolError, Result};
 /// The upper-case hex digit for the low four bits of `nibble`.
 fn digit(nibble: u8) -> char {
     let nibble = nibble & 0x0F;
-    char::from(if nibble < 10 {
-        b'0' + nibble
-    } else {
-        b'A' + nibble - 10
-    })
+    char::from(if nibble < 10 { b'0' + nibble } else { b'A' + nibble - 10 })
 }
 
 /// The value of one hex digit.
@@ -55,11 +51,7 @@ pub fn decode_into(hex: &str, out: &mut [u8]) -> Result<()> {
         };
         *byte = match (hi, lo) {
             (Some(hi), Some(lo)) => (hi << 4) | lo,
-            _ => {
-                return Err(ProtocolError::MalformedMessage(format!(
-                    "not a hex string: {hex:?}"
-                )))
-            }
+            _ => return Err(ProtocolError::MalformedMessage(format!("not a hex string: {hex:?}"))),
         };
     }
     Ok(())

@@ -38,9 +38,7 @@ pub(crate) fn put_host(out: &mut impl BufMut, addr: &SocketAddr) {
 /// Reads a host of the given family; the port must be in 0..=65535.
 pub(crate) fn get_host(buf: &mut impl Buf, v6: bool) -> Result<SocketAddr> {
     if buf.remaining() < host_len(v6) {
-        return Err(ProtocolError::MalformedMessage(
-            "truncated host address".into(),
-        ));
+        return Err(ProtocolError::MalformedMessage("truncated host address".into()));
     }
     let ip = if v6 {
         let mut octets = [0u8; 16];
@@ -55,6 +53,18 @@ pub(crate) fn get_host(buf: &mut impl Buf, v6: bool) -> Result<SocketAddr> {
     let port = u16::try_from(port)
         .map_err(|_| ProtocolError::MalformedMessage(format!("port {port} out of range")))?;
     Ok(SocketAddr::new(ip, port))
+}
+
+/// Any IPv4 or IPv6 socket address, for property tests.
+#[cfg(test)]
+pub(crate) fn arb_host() -> impl proptest::strategy::Strategy<Value = SocketAddr> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (any::<u32>(), any::<u16>())
+            .prop_map(|(ip, port)| SocketAddr::from((Ipv4Addr::from(ip), port))),
+        (any::<u128>(), any::<u16>())
+            .prop_map(|(ip, port)| SocketAddr::from((Ipv6Addr::from(ip), port))),
+    ]
 }
 
 #[cfg(test)]

@@ -189,9 +189,8 @@ fn message_sys_flag(record: &[u8]) -> Result<i32> {
 }
 
 fn put_i64_at(record: &mut [u8], pos: usize, value: i64) -> Result<()> {
-    let field = record
-        .get_mut(pos..pos + 8)
-        .ok_or_else(|| malformed("record shorter than its header"))?;
+    let field =
+        record.get_mut(pos..pos + 8).ok_or_else(|| malformed("record shorter than its header"))?;
     field.copy_from_slice(&value.to_be_bytes());
     Ok(())
 }
@@ -238,10 +237,7 @@ mod tests {
         let both_v6 = sys_flag::BORNHOST_V6_FLAG | sys_flag::STOREHOST_V6_FLAG;
         assert_eq!(store_timestamp_pos(both_v6), 68);
         assert_eq!(body_pos(both_v6), 88 + 24);
-        assert_eq!(
-            record_len(MessageVersion::V2, 0, 10, 200, 5),
-            91 + 1 + 10 + 200 + 5
-        );
+        assert_eq!(record_len(MessageVersion::V2, 0, 10, 200, 5), 91 + 1 + 10 + 200 + 5);
     }
 
     #[test]
@@ -250,14 +246,8 @@ mod tests {
         assert_eq!(MAGIC_CODE_V2, -626_843_477);
         assert_eq!(BLANK_MAGIC_CODE, -875_286_124);
         assert_eq!(MessageVersion::from_magic_code(BLANK_MAGIC_CODE), None);
-        assert_eq!(
-            MessageVersion::for_topic(&"t".repeat(127)),
-            MessageVersion::V1
-        );
-        assert_eq!(
-            MessageVersion::for_topic(&"t".repeat(128)),
-            MessageVersion::V2
-        );
+        assert_eq!(MessageVersion::for_topic(&"t".repeat(127)), MessageVersion::V1);
+        assert_eq!(MessageVersion::for_topic(&"t".repeat(128)), MessageVersion::V2);
     }
 
     #[test]

@@ -35,10 +35,7 @@ pub struct OffsetMsgId {
 impl OffsetMsgId {
     /// The id of the record at `commit_log_offset` on the broker at `store_host`.
     pub const fn new(store_host: SocketAddr, commit_log_offset: i64) -> Self {
-        Self {
-            store_host,
-            commit_log_offset,
-        }
+        Self { store_host, commit_log_offset }
     }
 
     /// The id as upper-case hex.
@@ -70,10 +67,7 @@ impl OffsetMsgId {
         let mut cursor = &*raw;
         let store_host = get_host(&mut cursor, v6)?;
         let commit_log_offset = cursor.get_i64();
-        Ok(Self {
-            store_host,
-            commit_log_offset,
-        })
+        Ok(Self { store_host, commit_log_offset })
     }
 }
 
@@ -93,11 +87,11 @@ impl FromStr for OffsetMsgId {
 
 #[cfg(test)]
 mod tests {
-    use std::net::{Ipv4Addr, Ipv6Addr};
 
     use proptest::prelude::*;
 
     use super::*;
+    use crate::message::host::arb_host;
 
     #[test]
     fn ipv4_layout() {
@@ -132,15 +126,6 @@ mod tests {
         assert!(OffsetMsgId::decode(&"Z".repeat(32)).is_err());
         // Port 0xFFFFFFFF is out of range.
         assert!(OffsetMsgId::decode("7F000001FFFFFFFF0000000000000000").is_err());
-    }
-
-    fn arb_host() -> impl Strategy<Value = SocketAddr> {
-        prop_oneof![
-            (any::<u32>(), any::<u16>())
-                .prop_map(|(ip, port)| SocketAddr::from((Ipv4Addr::from(ip), port))),
-            (any::<u128>(), any::<u16>())
-                .prop_map(|(ip, port)| SocketAddr::from((Ipv6Addr::from(ip), port))),
-        ]
     }
 
     proptest! {

@@ -44,10 +44,7 @@ impl Properties {
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// Whether `name` is present.
@@ -174,8 +171,7 @@ impl IntoIterator for Properties {
 
 /// Splits a `KEYS` value into its non-empty business keys.
 pub fn split_keys(keys: &str) -> impl Iterator<Item = &str> {
-    keys.split(property::KEY_SEPARATOR)
-        .filter(|key| !key.is_empty())
+    keys.split(property::KEY_SEPARATOR).filter(|key| !key.is_empty())
 }
 
 #[cfg(test)]

@@ -117,13 +117,8 @@ impl StoredMessage {
             self.born_host.is_ipv6(),
             self.store_host.is_ipv6(),
         );
-        let total = record_len(
-            version,
-            sys_flag,
-            self.body.len(),
-            self.topic.len(),
-            properties_len,
-        );
+        let total =
+            record_len(version, sys_flag, self.body.len(), self.topic.len(), properties_len);
         let too_large = || ProtocolError::TooLarge("message record longer than 2 GiB");
         Ok(Layout {
             version,
@@ -207,19 +202,14 @@ impl StoredMessage {
             .get(TOTAL_SIZE_POS..TOTAL_SIZE_POS + 4)
             .ok_or_else(|| malformed("record shorter than its size field"))?;
         let size = i32::from_be_bytes(
-            size_field
-                .try_into()
-                .map_err(|_| malformed("record shorter than its size field"))?,
+            size_field.try_into().map_err(|_| malformed("record shorter than its size field"))?,
         );
         let len = usize::try_from(size)
             .ok()
             .filter(|len| *len >= MIN_RECORD_LEN)
             .ok_or_else(|| malformed(format!("record size {size} below the minimum")))?;
         if len > buf.len() {
-            return Err(malformed(format!(
-                "record of {len} bytes but only {} remain",
-                buf.len()
-            )));
+            return Err(malformed(format!("record of {len} bytes but only {} remain", buf.len())));
         }
         let message = Self::decode_exact(buf.slice(..len))?;
         buf.advance(len);
@@ -306,10 +296,7 @@ impl StoredMessage {
 
     /// The offset message id of this record (store host and physical offset, §6.4).
     pub fn offset_msg_id(&self) -> OffsetMsgId {
-        OffsetMsgId {
-            store_host: self.store_host,
-            commit_log_offset: self.physical_offset,
-        }
+        OffsetMsgId { store_host: self.store_host, commit_log_offset: self.physical_offset }
     }
 
     /// The consume-queue tags code: Java hash of `TAGS`, or 0.

@@ -49,11 +49,7 @@ impl UniqIdGenerator {
         let pid_low = u16::try_from(pid & 0xFFFF).unwrap_or_default();
         hex::push_upper(&pid_low.to_be_bytes(), &mut prefix);
         hex::push_upper(&salt.to_be_bytes(), &mut prefix);
-        Self {
-            prefix,
-            utc_offset_ms: 0,
-            counter: AtomicU16::new(0),
-        }
+        Self { prefix, utc_offset_ms: 0, counter: AtomicU16::new(0) }
     }
 
     /// A generator for this process at `ip`, with a random salt.
@@ -203,16 +199,9 @@ mod tests {
 
     #[test]
     fn month_arithmetic() {
-        assert_eq!(
-            month_millis(MID_MARCH_2024, 0),
-            (MID_MARCH_2024 - MARCH_2024) as u32
-        );
+        assert_eq!(month_millis(MID_MARCH_2024, 0), (MID_MARCH_2024 - MARCH_2024) as u32);
         assert_eq!(month_millis(MARCH_2024, 0), 0);
-        assert_eq!(
-            month_millis(MARCH_2024 - 1, 0),
-            29 * DAY_MS as u32 - 1,
-            "leap February"
-        );
+        assert_eq!(month_millis(MARCH_2024 - 1, 0), 29 * DAY_MS as u32 - 1, "leap February");
         assert_eq!(month_millis(0, 0), 0);
         // One hour east of UTC, 23:30 on Feb 29 UTC is already March 1.
         assert_eq!(month_millis(MARCH_2024 - 1_800_000, 3_600_000), 1_800_000);
@@ -225,20 +214,11 @@ mod tests {
         let gen = UniqIdGenerator::new(ip, 0x0001_2345, -2);
         let id = gen.next_id_at(MARCH_2024 + 0x10);
         assert_eq!(id, "0A0102032345FFFFFFFE000000100000");
-        assert_eq!(
-            gen.next_id_at(MARCH_2024 + 0x10),
-            "0A0102032345FFFFFFFE000000100001"
-        );
+        assert_eq!(gen.next_id_at(MARCH_2024 + 0x10), "0A0102032345FFFFFFFE000000100001");
         let parts = UniqIdParts::parse(&id).unwrap();
         assert_eq!(
             parts,
-            UniqIdParts {
-                ip,
-                pid: 0x2345,
-                salt: -2,
-                month_millis: 0x10,
-                counter: 0
-            }
+            UniqIdParts { ip, pid: 0x2345, salt: -2, month_millis: 0x10, counter: 0 }
         );
     }
 
@@ -257,31 +237,19 @@ mod tests {
         let b = gen.next_id();
         assert_eq!(a.len(), UNIQ_ID_LEN_IPV6);
         assert_ne!(a, b);
-        assert_eq!(
-            UniqIdParts::parse(&a).unwrap().ip,
-            IpAddr::V6(Ipv6Addr::LOCALHOST)
-        );
+        assert_eq!(UniqIdParts::parse(&a).unwrap().ip, IpAddr::V6(Ipv6Addr::LOCALHOST));
     }
 
     #[test]
     fn approximate_time_picks_this_or_last_month() {
         let gen = UniqIdGenerator::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 1, 1);
         let parts = UniqIdParts::parse(&gen.next_id_at(MID_MARCH_2024)).unwrap();
-        assert_eq!(
-            parts.approximate_time(MID_MARCH_2024 + 5_000, 0),
-            MID_MARCH_2024
-        );
+        assert_eq!(parts.approximate_time(MID_MARCH_2024 + 5_000, 0), MID_MARCH_2024);
         // Read back early in April: still mid-March.
-        assert_eq!(
-            parts.approximate_time(MID_MARCH_2024 + 20 * DAY_MS, 0),
-            MID_MARCH_2024
-        );
+        assert_eq!(parts.approximate_time(MID_MARCH_2024 + 20 * DAY_MS, 0), MID_MARCH_2024);
         let gen = gen.with_utc_offset(8 * 3600);
         let parts = UniqIdParts::parse(&gen.next_id_at(MID_MARCH_2024)).unwrap();
-        assert_eq!(
-            parts.approximate_time(MID_MARCH_2024 + 1, 8 * 3600),
-            MID_MARCH_2024
-        );
+        assert_eq!(parts.approximate_time(MID_MARCH_2024 + 1, 8 * 3600), MID_MARCH_2024);
     }
 
     #[test]

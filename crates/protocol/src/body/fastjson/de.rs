@@ -91,13 +91,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             s,
-            Sample {
-                read_queue_nums: 8,
-                offset: 12,
-                order: true,
-                name: "5".into(),
-                tags: vec![],
-            }
+            Sample { read_queue_nums: 8, offset: 12, order: true, name: "5".into(), tags: vec![] }
         );
         let s: Sample = serde_json::from_str(r#"{"readQueueNums":null}"#).unwrap();
         assert_eq!(s, Sample::default());

@@ -26,11 +26,7 @@ pub(crate) fn java_double(d: f64) -> Option<String> {
                 int_part.push('0');
             }
             let frac: String = digits.chars().skip(int_len).collect();
-            let frac = if frac.is_empty() {
-                "0".to_owned()
-            } else {
-                frac
-            };
+            let frac = if frac.is_empty() { "0".to_owned() } else { frac };
             format!("{int_part}.{frac}")
         } else {
             let zeros = "0".repeat(usize::try_from(-exp - 1).ok()?);
@@ -40,11 +36,7 @@ pub(crate) fn java_double(d: f64) -> Option<String> {
         let mut chars = digits.chars();
         let first = chars.next()?;
         let rest: String = chars.collect();
-        let rest = if rest.is_empty() {
-            "0".to_owned()
-        } else {
-            rest
-        };
+        let rest = if rest.is_empty() { "0".to_owned() } else { rest };
         format!("{first}.{rest}E{exp}")
     };
     Some(format!("{sign}{text}"))

@@ -27,10 +27,7 @@ pub trait FromJsonKey: Sized {
 fn bad(what: &str, v: &Value) -> ProtocolError {
     let mut shown = v.to_string();
     if shown.len() > 64 {
-        let cut = (0..=64)
-            .rev()
-            .find(|i| shown.is_char_boundary(*i))
-            .unwrap_or(0);
+        let cut = (0..=64).rev().find(|i| shown.is_char_boundary(*i)).unwrap_or(0);
         shown.truncate(cut);
         shown.push('…');
     }
@@ -59,9 +56,7 @@ pub struct Fields<'a>(&'a Map<String, Value>);
 impl<'a> Fields<'a> {
     /// Views `v` as an object; anything else is an error.
     pub fn of(v: &'a Value) -> Result<Self> {
-        v.as_object()
-            .map(Fields)
-            .ok_or_else(|| bad("a JSON object", v))
+        v.as_object().map(Fields).ok_or_else(|| bad("a JSON object", v))
     }
 
     /// The raw value of `key`, if present and not null.
@@ -267,10 +262,7 @@ mod tests {
         assert!(i32::from_json_value(&json!(1_i64 << 40)).is_err());
         assert!(i32::from_json_value(&json!({})).is_err());
         assert!(i64::from_json_value(&json!("x")).is_err());
-        assert_eq!(
-            i64::from_json_value(&json!("9007199254740993")).unwrap(),
-            9007199254740993
-        );
+        assert_eq!(i64::from_json_value(&json!("9007199254740993")).unwrap(), 9007199254740993);
         assert!(bool::from_json_value(&json!("true")).unwrap());
         assert!(!bool::from_json_value(&json!("FALSE")).unwrap());
         assert!(bool::from_json_value(&json!(1)).unwrap());

@@ -23,11 +23,7 @@ pub fn normalize(bytes: &[u8]) -> Result<String> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ProtocolError::MalformedBody(format!("body is not UTF-8: {e}")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut n = Normalizer {
-        src: text,
-        pos: 0,
-        out: String::with_capacity(text.len() + 16),
-    };
+    let mut n = Normalizer { src: text, pos: 0, out: String::with_capacity(text.len() + 16) };
     n.skip_ws();
     n.value(0)?;
     n.skip_ws();
@@ -65,10 +61,7 @@ impl<'a> Normalizer<'a> {
     }
 
     fn skip_ws(&mut self) {
-        while matches!(
-            self.peek(),
-            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c | 0x08)
-        ) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0c | 0x08)) {
             self.pos += 1;
         }
     }
@@ -254,11 +247,7 @@ impl<'a> Normalizer<'a> {
         self.pos += 1;
         self.out.push('"');
         loop {
-            let c = self
-                .rest()
-                .chars()
-                .next()
-                .ok_or_else(|| self.error("unterminated string"))?;
+            let c = self.rest().chars().next().ok_or_else(|| self.error("unterminated string"))?;
             self.pos += c.len_utf8();
             match c {
                 _ if u32::from(c) == u32::from(quote) => {
@@ -275,9 +264,7 @@ impl<'a> Normalizer<'a> {
 
     /// One escape sequence (the backslash already consumed).
     fn escape(&mut self) -> Result<()> {
-        let e = self
-            .peek()
-            .ok_or_else(|| self.error("unterminated string"))?;
+        let e = self.peek().ok_or_else(|| self.error("unterminated string"))?;
         self.pos += 1;
         match e {
             b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
@@ -365,10 +352,7 @@ mod tests {
         assert_eq!(key, r#"{"brokerName":"b","queueId":0,"topic":"t{:}\""}"#);
         assert_eq!(value["x"], 1);
         // Whitespace inside the key object is dropped.
-        assert_eq!(
-            norm("{ { \"a\" : [ 1 , 2 ] } : 1 }"),
-            r#"{"{\"a\":[1,2]}":1}"#
-        );
+        assert_eq!(norm("{ { \"a\" : [ 1 , 2 ] } : 1 }"), r#"{"{\"a\":[1,2]}":1}"#);
     }
 
     #[test]
@@ -423,9 +407,7 @@ mod tests {
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
             any::<String>().prop_map(Value::String),
             "[{}\\[\\]:,'\"\\\\ a-z0-9]{0,12}".prop_map(Value::String),
         ];

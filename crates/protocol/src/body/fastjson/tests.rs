@@ -23,11 +23,7 @@ fn arb_bean_key() -> impl Strategy<Value = Json> {
             Json::bean(fields.into_iter().enumerate().map(|(i, (_, s, n))| {
                 // Names must be 'static for `bean`; a fixed alphabet keeps them distinct.
                 let name = ["brokerName", "queueId", "topic", "zone"][i % 4];
-                let value = if i % 2 == 0 {
-                    Json::Str(s)
-                } else {
-                    Json::Int(i64::from(n))
-                };
+                let value = if i % 2 == 0 { Json::Str(s) } else { Json::Int(i64::from(n)) };
                 (name, value)
             }))
         },

@@ -50,17 +50,10 @@ const MAX_SAFE_LONG: i64 = 9_007_199_254_740_991;
 impl Json {
     /// A Java bean: keys sorted (fastjson `SortField`), null properties left out.
     pub fn bean<'a>(fields: impl IntoIterator<Item = (&'a str, Json)>) -> Json {
-        let mut fields: Vec<(&str, Json)> = fields
-            .into_iter()
-            .filter(|(_, v)| *v != Json::Null)
-            .collect();
+        let mut fields: Vec<(&str, Json)> =
+            fields.into_iter().filter(|(_, v)| *v != Json::Null).collect();
         fields.sort_by(|a, b| a.0.cmp(b.0));
-        Json::Object(
-            fields
-                .into_iter()
-                .map(|(k, v)| (Key::Str(k.to_owned()), v))
-                .collect(),
-        )
+        Json::Object(fields.into_iter().map(|(k, v)| (Key::Str(k.to_owned()), v)).collect())
     }
 
     /// Renders the tree in `style`.
@@ -241,11 +234,7 @@ impl<T: ToJson> ToJson for BTreeSet<T> {
 
 impl<K: ToJsonKey, V: ToJson> ToJson for BTreeMap<K, V> {
     fn to_json_tree(&self) -> Json {
-        Json::Object(
-            self.iter()
-                .map(|(k, v)| (k.to_json_key(), v.to_json_tree()))
-                .collect(),
-        )
+        Json::Object(self.iter().map(|(k, v)| (k.to_json_key(), v.to_json_tree())).collect())
     }
 }
 
@@ -283,10 +272,7 @@ mod tests {
             ("zoneName", Json::Null),
             ("queueId", Json::Int(0)),
         ]);
-        assert_eq!(
-            text(&v, JsonStyle::Fastjson),
-            r#"{"brokerName":"b","queueId":0,"topic":"t"}"#
-        );
+        assert_eq!(text(&v, JsonStyle::Fastjson), r#"{"brokerName":"b","queueId":0,"topic":"t"}"#);
     }
 
     #[test]
@@ -297,10 +283,7 @@ mod tests {
             (Key::Object(Box::new(mq)), Json::Int(7)),
         ]);
         assert_eq!(text(&v, JsonStyle::Fastjson), r#"{0:"a",{"queueId":1}:7}"#);
-        assert_eq!(
-            text(&v, JsonStyle::Standard),
-            r#"{"0":"a","{\"queueId\":1}":7}"#
-        );
+        assert_eq!(text(&v, JsonStyle::Standard), r#"{"0":"a","{\"queueId\":1}":7}"#);
     }
 
     #[test]
@@ -319,14 +302,8 @@ mod tests {
     #[test]
     fn big_longs_are_quoted_only_in_standard_style() {
         let v = Json::Array(vec![Json::Int(MAX_SAFE_LONG), Json::Int(MAX_SAFE_LONG + 1)]);
-        assert_eq!(
-            text(&v, JsonStyle::Fastjson),
-            "[9007199254740991,9007199254740992]"
-        );
-        assert_eq!(
-            text(&v, JsonStyle::Standard),
-            "[9007199254740991,\"9007199254740992\"]"
-        );
+        assert_eq!(text(&v, JsonStyle::Fastjson), "[9007199254740991,9007199254740992]");
+        assert_eq!(text(&v, JsonStyle::Standard), "[9007199254740991,\"9007199254740992\"]");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::message::check::{check_record, RecordCheck};
+use crate::message::host::arb_host;
 use crate::message::layout::*;
 use crate::message::property;
 
@@ -41,11 +42,8 @@ fn normalized(mut msg: StoredMessage) -> StoredMessage {
     msg.store_size = i32::try_from(msg.encoded_len().unwrap()).unwrap();
     msg.version = MessageVersion::for_topic(&msg.topic);
     msg.body_crc = crc32_masked(&msg.body);
-    msg.sys_flag = sys_flag::with_host_flags(
-        msg.sys_flag,
-        msg.born_host.is_ipv6(),
-        msg.store_host.is_ipv6(),
-    );
+    msg.sys_flag =
+        sys_flag::with_host_flags(msg.sys_flag, msg.born_host.is_ipv6(), msg.store_host.is_ipv6());
     msg
 }
 
@@ -82,10 +80,7 @@ fn golden_ipv4_record_has_every_field_at_its_offset() {
     assert_eq!(back, normalized(msg));
     assert!(back.body_crc_matches());
     assert_eq!(back.tags_code(), 2_598_919);
-    assert_eq!(
-        back.offset_msg_id().to_string(),
-        "0A00000900002A9F0000000100000000"
-    );
+    assert_eq!(back.offset_msg_id().to_string(), "0A00000900002A9F0000000100000000");
 }
 
 #[test]
@@ -146,10 +141,9 @@ fn encode_to_slice_needs_the_exact_length() {
 
 #[test]
 fn store_assigned_fields_can_be_patched_in_place() {
-    for born_host in [
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 1)),
-        SocketAddr::from((Ipv6Addr::LOCALHOST, 1)),
-    ] {
+    for born_host in
+        [SocketAddr::from((Ipv4Addr::LOCALHOST, 1)), SocketAddr::from((Ipv6Addr::LOCALHOST, 1))]
+    {
         let mut msg = sample();
         msg.born_host = born_host;
         msg.queue_offset = 0;
@@ -162,11 +156,7 @@ fn store_assigned_fields_can_be_patched_in_place() {
         patch_store_timestamp(&mut buf, 1_234).unwrap();
         let back = StoredMessage::decode(&mut Bytes::from(buf)).unwrap();
         assert_eq!(
-            (
-                back.queue_offset,
-                back.physical_offset,
-                back.store_timestamp
-            ),
+            (back.queue_offset, back.physical_offset, back.store_timestamp),
             (42, 4096, 1_234)
         );
         assert_eq!(back.born_host, born_host);
@@ -202,10 +192,7 @@ fn blank_marks_the_end_of_a_file() {
     let mut file = vec![0u8; 300];
     file[..4].copy_from_slice(&300i32.to_be_bytes());
     file[4..8].copy_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
-    assert_eq!(
-        check_record(&file, true).unwrap(),
-        RecordCheck::Blank { size: 300 }
-    );
+    assert_eq!(check_record(&file, true).unwrap(), RecordCheck::Blank { size: 300 });
     assert!(StoredMessage::decode(&mut Bytes::from(file.clone())).is_err());
     // A blank larger than the rest of the file, or smaller than its own header, is damage.
     assert!(check_record(&file[..299], true).is_err());
@@ -247,10 +234,7 @@ fn walking_a_file_finds_records_then_the_blank() {
     }
     assert_eq!(found, 3);
     let all = StoredMessage::decode_all(file.freeze().slice(..used)).unwrap();
-    assert_eq!(
-        all.iter().map(|m| m.queue_offset).collect::<Vec<_>>(),
-        [0, 1, 2]
-    );
+    assert_eq!(all.iter().map(|m| m.queue_offset).collect::<Vec<_>>(), [0, 1, 2]);
 }
 
 #[test]
@@ -259,10 +243,7 @@ fn crc_mismatch_is_caught_only_when_asked() {
     bytes[BODY_POS_IPV4] ^= 0xFF;
     let size = bytes.len();
     assert!(check_record(&bytes, true).is_err());
-    assert_eq!(
-        check_record(&bytes, false).unwrap(),
-        RecordCheck::Message { size }
-    );
+    assert_eq!(check_record(&bytes, false).unwrap(), RecordCheck::Message { size });
     let back = StoredMessage::decode(&mut bytes.freeze()).unwrap();
     assert!(!back.body_crc_matches());
 }
@@ -281,15 +262,6 @@ fn a_size_that_disagrees_with_the_fields_is_rejected() {
     negative_body[BODY_LEN_POS_IPV4..BODY_POS_IPV4].copy_from_slice(&(-1i32).to_be_bytes());
     assert!(StoredMessage::decode(&mut negative_body.clone().freeze()).is_err());
     assert!(check_record(&negative_body, false).is_err());
-}
-
-fn arb_host() -> impl Strategy<Value = SocketAddr> {
-    prop_oneof![
-        (any::<u32>(), any::<u16>())
-            .prop_map(|(ip, port)| SocketAddr::from((Ipv4Addr::from(ip), port))),
-        (any::<u128>(), any::<u16>())
-            .prop_map(|(ip, port)| SocketAddr::from((Ipv6Addr::from(ip), port))),
-    ]
 }
 
 prop_compose! {
