@@ -3,6 +3,7 @@
 pub mod consume_queue;
 pub mod error;
 pub mod index;
+pub mod meta;
 pub mod mmap;
 
 pub use error::{Result, StoreError};

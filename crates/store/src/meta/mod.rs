@@ -1,0 +1,1 @@
+//! Broker metadata files (in progress).
