@@ -43,24 +43,38 @@ pub fn wait_for_listener(addr: SocketAddr, timeout: Duration) {
     });
 }
 
-/// The `ferromq` binary built alongside the running test (override with `FERROMQ_BIN`).
+/// The `ferromq` binary, freshly built (override with `FERROMQ_BIN`).
+///
+/// End-to-end tests live in their own crate, where Cargo gives no path to another package's
+/// binary, so the first call builds it with the same cargo and profile that built the tests
+/// (a no-op when it is up to date) and every call returns its path.
 pub fn ferromq_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("FERROMQ_BIN") {
-        return PathBuf::from(path);
-    }
-    // Test executables live in target/<profile>/deps; the binary one level up.
-    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("no current exe: {e}"));
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or_else(|| panic!("unexpected test executable location {}", exe.display()));
-    let bin = profile_dir.join(format!("ferromq{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} not found: build it first (`cargo build -p ferromq`) or run `cargo test --workspace`",
-        bin.display()
-    );
-    bin
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(path) = std::env::var_os("FERROMQ_BIN") {
+            return PathBuf::from(path);
+        }
+        // Test executables live in target/<profile>/deps; the binary one level up.
+        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("no current exe: {e}"));
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or_else(|| panic!("unexpected test executable location {}", exe.display()));
+        let target_dir = profile_dir.parent().unwrap_or(profile_dir);
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "ferromq", "--bin", "ferromq"]);
+        build.arg("--target-dir").arg(target_dir);
+        if profile_dir.file_name().is_some_and(|name| name == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));
+        assert!(status.success(), "building the ferromq binary failed");
+        let bin = profile_dir.join(format!("ferromq{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "{} not found after building it", bin.display());
+        bin
+    })
+    .clone()
 }
 
 /// A child process that is killed (SIGKILL, by PID) and reaped when dropped.
