@@ -1,4 +1,5 @@
 //! End-to-end tests that start real `ferromq` processes on loopback.
 
 mod namesrv;
+mod store_crash;
 mod support;

@@ -1,5 +1,6 @@
 //! The `ferromq` binary: one executable for every role, chosen by subcommand.
 
+mod bench;
 mod namesrv;
 mod settings;
 mod shutdown;
@@ -18,17 +19,22 @@ struct Cli {
 enum Command {
     /// Run a name server (routing for producers and consumers).
     Namesrv(namesrv::Args),
+    /// Measure throughput and latency.
+    #[command(subcommand)]
+    Bench(bench::Bench),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async {
-        match cli.command {
-            Command::Namesrv(args) => namesrv::run(args).await,
-        }
-    })
+    match cli.command {
+        Command::Namesrv(args) => runtime()?.block_on(namesrv::run(args)),
+        Command::Bench(bench) => bench::run(bench),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 fn init_logging() {

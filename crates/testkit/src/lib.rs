@@ -103,6 +103,27 @@ impl ChildProcess {
         ChildProcess { child, name: name.to_string(), log }
     }
 
+    /// Starts `program args…` with its stdout piped to the caller (stderr goes to the log).
+    pub fn spawn_piped(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        log_dir: &Path,
+    ) -> (ChildProcess, std::process::ChildStdout) {
+        let log = log_dir.join(format!("{name}.log"));
+        let err = std::fs::File::create(&log)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout pipe"));
+        (ChildProcess { child, name: name.to_string(), log }, stdout)
+    }
+
     /// The child's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

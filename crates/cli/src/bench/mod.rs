@@ -1,0 +1,30 @@
+//! `ferromq bench …`: load generators that measure FerroMQ (the store directly for now).
+
+mod store;
+
+use clap::Subcommand;
+
+/// What to measure.
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Append to and read from a store directly, without the network.
+    Store(store::Args),
+}
+
+/// Runs the chosen benchmark.
+pub fn run(bench: Bench) -> anyhow::Result<()> {
+    match bench {
+        Bench::Store(args) => store::run(args),
+    }
+}
+
+/// Resident memory of this process from /proc (total, anonymous, file-backed), in bytes.
+pub fn resident_memory() -> Option<(u64, u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    };
+    Some((field("VmRSS:")?, field("RssAnon:")?, field("RssFile:")?))
+}

@@ -1,0 +1,165 @@
+//! The store's background threads: the dispatcher, the consume-queue flusher that also
+//! writes the checkpoint, and the retention check.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+
+use crate::checkpoint::Checkpoint;
+use crate::commit_log::CommitLog;
+use crate::config::StoreConfig;
+use crate::dispatch::Dispatcher;
+use crate::error::{Result, StoreError};
+use crate::index::Index;
+use crate::queues::QueueTable;
+use crate::retention;
+
+/// Everything a background thread may touch.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub config: StoreConfig,
+    pub commit_log: Arc<CommitLog>,
+    pub queues: Arc<QueueTable>,
+    pub index: Option<Arc<Index>>,
+    pub dispatcher: Arc<Dispatcher>,
+    /// Disk use percent, with the high bit set while appends are refused.
+    pub disk: Arc<AtomicU32>,
+}
+
+/// Bit of `Parts::disk` set while the disk is too full for appends.
+pub const DISK_FULL_BIT: u32 = 1 << 31;
+
+/// The running background threads.
+#[derive(Debug)]
+pub struct Background {
+    stop: Arc<AtomicBool>,
+    dispatcher: Option<JoinHandle<()>>,
+    others: Vec<JoinHandle<()>>,
+}
+
+impl Background {
+    /// Starts the threads.
+    pub fn start(parts: &Parts) -> Result<Background> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new().name(name.into()).spawn(f).map_err(|e| StoreError::io(name, e))
+        };
+        let (p, s) = (parts.clone(), Arc::clone(&stop));
+        let dispatcher = spawn("store-dispatch", Box::new(move || dispatch_loop(&p, &s)))?;
+        let (p, s) = (parts.clone(), Arc::clone(&stop));
+        let flusher = spawn("store-cq-flush", Box::new(move || flush_loop(&p, &s)))?;
+        let (p, s) = (parts.clone(), Arc::clone(&stop));
+        let cleaner = spawn("store-retention", Box::new(move || retention_loop(&p, &s)))?;
+        Ok(Background { stop, dispatcher: Some(dispatcher), others: vec![flusher, cleaner] })
+    }
+
+    /// The dispatcher thread, to wake it after an append.
+    pub fn dispatcher_thread(&self) -> Option<&std::thread::Thread> {
+        self.dispatcher.as_ref().map(JoinHandle::thread)
+    }
+
+    /// Stops every thread and waits for them.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(d) = self.dispatcher.take() {
+            d.thread().unpark();
+            let _ = d.join();
+        }
+        for t in self.others.drain(..) {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn dispatch_loop(parts: &Parts, stop: &AtomicBool) {
+    loop {
+        if let Err(e) = parts.dispatcher.run_once() {
+            error!("dispatch failed, retrying: {e}");
+            std::thread::park_timeout(Duration::from_millis(100));
+        }
+        if stop.load(Ordering::Acquire) {
+            // One last pass so everything appended before the stop is dispatched.
+            let _ = parts.dispatcher.run_once();
+            return;
+        }
+        if parts.dispatcher.dispatched() >= parts.commit_log.max_offset() {
+            std::thread::park_timeout(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Flushes consume queues and the index, then records the checkpoint.
+pub fn flush_queues_and_checkpoint(parts: &Parts, commit_log_end: i64) -> Result<()> {
+    // Read the progress before flushing, so the checkpoint never claims more than is durable.
+    let dispatched = parts.dispatcher.dispatched();
+    let flushed = parts.commit_log.flushed();
+    for queue in parts.queues.all() {
+        queue.flush()?;
+    }
+    if let Some(index) = &parts.index {
+        index.flush()?;
+    }
+    Checkpoint { commit_log_flushed: flushed, dispatched, commit_log_end }.store(&parts.config.store_path_root_dir)
+}
+
+fn flush_loop(parts: &Parts, stop: &AtomicBool) {
+    let interval = Duration::from_millis(parts.config.flush_interval_consume_queue.max(1));
+    while !stop.load(Ordering::Acquire) {
+        std::thread::park_timeout(interval);
+        if let Err(e) = flush_queues_and_checkpoint(parts, -1) {
+            warn!("consume-queue flush failed: {e}");
+        }
+    }
+}
+
+/// One retention pass: measure the disk, set or clear the full flag, delete what may go.
+pub fn retention_pass(parts: &Parts) {
+    let used = retention::used_percent(parts.commit_log.dir());
+    let decision = retention::decide(&parts.config, used, retention::local_hour());
+    let flag = if decision.disk_full { DISK_FULL_BIT } else { 0 };
+    let was_full = parts.disk.swap(used | flag, Ordering::AcqRel) & DISK_FULL_BIT != 0;
+    if decision.disk_full && !was_full {
+        error!(used_percent = used, "disk nearly full: refusing appends until space is freed");
+    } else if !decision.disk_full && was_full {
+        info!(used_percent = used, "disk space available again: accepting appends");
+    }
+    if !decision.delete_expired {
+        return;
+    }
+    let reserved = parts.config.file_reserved_time;
+    let (deleted, min) = parts.commit_log.delete_oldest(parts.config.delete_file_batch_max, |segment| {
+        decision.delete_any || retention::older_than(segment.file.path(), reserved)
+    });
+    if deleted == 0 {
+        return;
+    }
+    info!(deleted, min_offset = min, used_percent = used, "retention deleted commit-log segments");
+    for queue in parts.queues.all() {
+        if let Err(e) = queue.delete_below(min) {
+            warn!(topic = queue.topic(), queue = queue.queue_id(), "cannot trim consume queue: {e}");
+        }
+    }
+    if let Some(index) = &parts.index {
+        if let Err(e) = index.delete_below(min) {
+            warn!("cannot trim the index: {e}");
+        }
+    }
+}
+
+fn retention_loop(parts: &Parts, stop: &AtomicBool) {
+    let interval = Duration::from_millis(parts.config.clean_resource_interval.max(1));
+    while !stop.load(Ordering::Acquire) {
+        retention_pass(parts);
+        std::thread::park_timeout(interval);
+    }
+}

@@ -1,0 +1,153 @@
+//! Prepares the next commit-log segment in the background, so that rolling to a new segment
+//! never waits on creating a file, and (when warming is on) no append takes a page fault.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use tracing::{debug, warn};
+
+use super::segment;
+use crate::error::{Result, StoreError};
+use crate::mmap::{MappedFile, Writer};
+
+#[derive(Debug, Default)]
+struct State {
+    /// Start offset of the segment wanted next.
+    wanted: Option<i64>,
+    /// A prepared segment and its writer.
+    ready: Option<(i64, Writer)>,
+    stop: bool,
+}
+
+/// Background creator of segments.
+#[derive(Debug)]
+pub struct Allocator {
+    shared: Arc<(Mutex<State>, Condvar)>,
+    worker: Option<JoinHandle<()>>,
+    dir: PathBuf,
+    segment_size: usize,
+    warm: bool,
+}
+
+impl Allocator {
+    /// Starts the background thread for segments of `segment_size` bytes in `dir`.
+    pub fn start(dir: PathBuf, segment_size: usize, warm: bool) -> Result<Allocator> {
+        let shared = Arc::new((Mutex::new(State::default()), Condvar::new()));
+        let worker_shared = Arc::clone(&shared);
+        let worker_dir = dir.clone();
+        let worker = std::thread::Builder::new()
+            .name("commitlog-allocator".into())
+            .spawn(move || run(&worker_shared, &worker_dir, segment_size, warm))
+            .map_err(|e| StoreError::io(&dir, e))?;
+        Ok(Allocator { shared, worker: Some(worker), dir, segment_size, warm })
+    }
+
+    /// Asks for the segment starting at `start` to be prepared.
+    pub fn prepare(&self, start: i64) {
+        let (lock, wake) = &*self.shared;
+        let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.ready.as_ref().is_some_and(|(s, _)| *s == start) {
+            return;
+        }
+        state.wanted = Some(start);
+        wake.notify_all();
+    }
+
+    /// The segment starting at `start`: the prepared one if it is ready, otherwise made now.
+    /// Asks for the one after it to be prepared.
+    pub fn take(&self, start: i64) -> Result<Writer> {
+        let ready = {
+            let (lock, _) = &*self.shared;
+            let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            match state.ready.take() {
+                Some((s, writer)) if s == start => Some(writer),
+                Some(other) => {
+                    state.ready = Some(other);
+                    None
+                }
+                None => None,
+            }
+        };
+        let writer = match ready {
+            Some(writer) => writer,
+            None => {
+                debug!(start, "no prepared segment; creating it now");
+                create(&self.dir, start, self.segment_size, self.warm)?
+            }
+        };
+        self.prepare(start + self.segment_size as i64);
+        Ok(writer)
+    }
+}
+
+impl Drop for Allocator {
+    fn drop(&mut self) {
+        {
+            let (lock, wake) = &*self.shared;
+            let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            state.stop = true;
+            wake.notify_all();
+        }
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+        // A prepared but unused segment stays on disk, all zeros: recovery ignores or reuses it.
+    }
+}
+
+fn run(shared: &(Mutex<State>, Condvar), dir: &std::path::Path, segment_size: usize, warm: bool) {
+    let (lock, wake) = shared;
+    loop {
+        let wanted = {
+            let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if state.stop {
+                    return;
+                }
+                if let Some(wanted) = state.wanted.take() {
+                    if state.ready.as_ref().is_none_or(|(s, _)| *s != wanted) {
+                        break wanted;
+                    }
+                }
+                state = wake.wait(state).unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        match create(dir, wanted, segment_size, warm) {
+            Ok(writer) => {
+                let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                state.ready = Some((wanted, writer));
+            }
+            Err(e) => warn!(start = wanted, "cannot prepare the next commit-log segment: {e}"),
+        }
+    }
+}
+
+/// Creates (or, when a prepared empty file is left from before, reopens) the segment at
+/// `start`, makes its existence durable, and warms its pages.
+fn create(dir: &std::path::Path, start: i64, size: usize, warm: bool) -> Result<Writer> {
+    let path = segment::path(dir, start);
+    let file = match MappedFile::create(&path, size) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            MappedFile::open(&path, 0).map_err(|e| StoreError::io(&path, e))?
+        }
+        Err(e) => return Err(StoreError::io(&path, e)),
+    };
+    sync_file_and_dir(&path)?;
+    let file = Arc::new(file);
+    let mut writer = file.writer().ok_or_else(|| StoreError::Corrupt("segment writer taken".into()))?;
+    if warm {
+        writer.pretouch();
+    }
+    Ok(writer)
+}
+
+/// Makes a new file's size and directory entry durable.
+pub fn sync_file_and_dir(path: &std::path::Path) -> Result<()> {
+    std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(|e| StoreError::io(path, e))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! The dispatcher ("reput"): follows the commit log and builds what points into it — a
+//! consume-queue entry per message and index entries per key — then tells the listener
+//! which queues grew (the broker's held long-polling pulls wait on that). It only reads the
+//! commit log, so a slave that receives raw commit-log bytes builds the same queues.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ferromq_protocol::message::{check_record, property, tag_hash_code, RecordCheck, StoredMessage, TransactionType};
+use tracing::{error, warn};
+
+use crate::commit_log::CommitLog;
+use crate::consume_queue::Entry;
+use crate::error::Result;
+use crate::index::Index;
+use crate::queues::QueueTable;
+
+/// Messages gathered before they are written out to their consume queues.
+const MAX_PENDING: usize = 8192;
+
+/// Told when queues receive new messages.
+pub trait ArrivalListener: Send + Sync + 'static {
+    /// `topic`/`queue_id` now holds messages up to (not including) `max_offset`.
+    fn arrived(&self, topic: &str, queue_id: i32, max_offset: i64);
+}
+
+/// Builds consume queues and the index from the commit log.
+pub struct Dispatcher {
+    commit_log: Arc<CommitLog>,
+    queues: Arc<QueueTable>,
+    index: Option<Arc<Index>>,
+    listener: Option<Arc<dyn ArrivalListener>>,
+    /// Commit-log offset up to which everything is dispatched.
+    dispatched: AtomicI64,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher").field("dispatched", &self.dispatched()).finish()
+    }
+}
+
+/// Entries for one queue gathered in one round.
+struct Pending {
+    first: i64,
+    entries: Vec<Entry>,
+}
+
+impl Dispatcher {
+    /// A dispatcher that starts at commit-log offset `from`.
+    pub fn new(
+        commit_log: Arc<CommitLog>,
+        queues: Arc<QueueTable>,
+        index: Option<Arc<Index>>,
+        listener: Option<Arc<dyn ArrivalListener>>,
+        from: i64,
+    ) -> Dispatcher {
+        Dispatcher { commit_log, queues, index, listener, dispatched: AtomicI64::new(from) }
+    }
+
+    /// Commit-log offset up to which everything is dispatched.
+    pub fn dispatched(&self) -> i64 {
+        self.dispatched.load(Ordering::Acquire)
+    }
+
+    /// Dispatches everything published so far; returns how many messages it handled.
+    pub fn run_once(&self) -> Result<usize> {
+        let mut offset = self.dispatched().max(self.commit_log.min_offset());
+        let mut pending: HashMap<(String, i32), Pending> = HashMap::new();
+        let mut count = 0usize;
+        let segment_size = self.commit_log.segment_size() as i64;
+        while offset < self.commit_log.max_offset() {
+            let Some((bytes, _sealed)) = self.commit_log.read_from(offset) else {
+                break;
+            };
+            let mut local = 0usize;
+            let mut next_segment = false;
+            while let Some(rest) = bytes.get(local..).filter(|r| !r.is_empty()) {
+                match check_record(rest, false) {
+                    Ok(RecordCheck::Message { size }) => {
+                        let record = bytes.slice(local..local + size);
+                        self.dispatch_record(offset + local as i64, record, &mut pending)?;
+                        local += size;
+                        count += 1;
+                        if count % MAX_PENDING == 0 {
+                            // Bound memory on a long backlog (recovery): write out what is
+                            // gathered and record the progress.
+                            self.flush_pending(std::mem::take(&mut pending))?;
+                            self.dispatched.store(offset + local as i64, Ordering::Release);
+                        }
+                    }
+                    Ok(RecordCheck::Blank { .. }) => {
+                        next_segment = true;
+                        break;
+                    }
+                    Err(e) => {
+                        error!(offset = offset + local as i64, "undecodable record in the commit log: {e}");
+                        break;
+                    }
+                }
+            }
+            if next_segment {
+                offset = offset - offset % segment_size + segment_size;
+            } else if local == 0 {
+                break;
+            } else {
+                offset += local as i64;
+            }
+        }
+        self.flush_pending(pending)?;
+        self.dispatched.store(offset, Ordering::Release);
+        Ok(count)
+    }
+
+    fn dispatch_record(&self, offset: i64, record: Bytes, pending: &mut HashMap<(String, i32), Pending>) -> Result<()> {
+        let size = record.len() as i32;
+        let msg = match StoredMessage::decode(&mut record.clone()) {
+            Ok(msg) => msg,
+            Err(e) => {
+                warn!(offset, "skipping a record that does not decode: {e}");
+                return Ok(());
+            }
+        };
+        let tx = TransactionType::from_sys_flag(msg.sys_flag);
+        if let Some(index) = &self.index {
+            if tx != TransactionType::Rollback && offset >= index.max_commit_log_offset() {
+                if let Some(uniq) = msg.properties.get(property::UNIQ_KEY) {
+                    index.put(&format!("{}#{uniq}", msg.topic), offset, msg.store_timestamp)?;
+                }
+                for key in msg.properties.keys() {
+                    index.put(&format!("{}#{key}", msg.topic), offset, msg.store_timestamp)?;
+                }
+            }
+        }
+        if matches!(tx, TransactionType::Prepared | TransactionType::Rollback) {
+            return Ok(());
+        }
+        let entry = Entry {
+            commit_log_offset: offset,
+            size,
+            tags_code: tag_hash_code(msg.properties.tags()),
+        };
+        let key = (msg.topic, msg.queue_id);
+        let contiguous = pending
+            .get(&key)
+            .is_some_and(|p| p.first + p.entries.len() as i64 == msg.queue_offset);
+        if !contiguous {
+            if let Some(done) = pending.remove(&key) {
+                self.append(&key, done)?;
+            }
+            pending.insert(key.clone(), Pending { first: msg.queue_offset, entries: Vec::new() });
+        }
+        if let Some(p) = pending.get_mut(&key) {
+            p.entries.push(entry);
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&self, pending: HashMap<(String, i32), Pending>) -> Result<()> {
+        for (key, p) in pending {
+            self.append(&key, p)?;
+        }
+        Ok(())
+    }
+
+    fn append(&self, (topic, queue_id): &(String, i32), pending: Pending) -> Result<()> {
+        let queue = self.queues.get_or_create(topic, *queue_id)?;
+        queue.append(pending.first, &pending.entries)?;
+        if let Some(listener) = &self.listener {
+            listener.arrived(topic, *queue_id, queue.max_offset());
+        }
+        Ok(())
+    }
+}
