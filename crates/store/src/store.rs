@@ -79,7 +79,7 @@ impl Store {
         )?);
         let index = if config.message_index_enable {
             let index_config = IndexConfig { max_hash_slots: config.max_hash_slot_num, max_entries: config.max_index_num };
-            Some(Arc::new(Index::open(&config.index_dir(), index_config)?))
+            Some(Arc::new(Index::open(&config.store_path_root_dir, index_config)?))
         } else {
             None
         };
