@@ -1,1 +1,397 @@
-//! Consume queues (in progress).
+//! Consume queues: per (topic, queue id), the commit-log position of each message, by
+//! logical offset.
+//!
+//! On disk (`<root>/consumequeue/<topic>/<queueId>/`) a queue is a run of segment files of
+//! fixed-size [`Entry`] records (see `segment` for names, `entry` for the record layout);
+//! logical offset `n` is the entry at byte `n * 20` of the queue.
+//!
+//! A broker holds tens of thousands of queues, so a [`ConsumeQueue`] keeps no file open or
+//! mapped and no buffer: it is a few atomics and locks. Files are read and written with
+//! positional I/O through a shared, bounded [`FileCache`]. Writes land in the page cache at
+//! once; [`ConsumeQueue::flush`] makes them durable.
+//!
+//! Concurrency: one writer at a time (appends, truncation, retention and destruction take
+//! the `writer` mutex) and any number of readers in parallel with appends. The writer
+//! publishes the max offset with a release store after the entries' bytes are written, and
+//! readers load it with acquire, so a reader never sees an entry below max that is not fully
+//! written. Files are only removed under the exclusive `removal` lock, which every file
+//! access holds shared.
+//!
+//! State invariants (`first_file <= min <= max`): the files on disk are exactly those
+//! starting at `first_file, first_file + entries_per_file, ...` below `max`; when
+//! `max == first_file` there is none and `min == max`.
+
+mod entry;
+mod file_cache;
+mod recovery;
+mod scan;
+mod segment;
+#[cfg(test)]
+mod tests;
+mod trim;
+
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+pub use entry::{Entry, ENTRY_SIZE};
+pub use file_cache::FileCache;
+use scan::CHUNK;
+use segment::Layout;
+
+use crate::error::{Result, StoreError};
+
+/// Entries per segment file in RocketMQ's default configuration (6,000,000-byte files).
+pub const DEFAULT_ENTRIES_PER_FILE: usize = 300_000;
+
+/// The consume queue of one (topic, queue id).
+#[derive(Debug)]
+pub struct ConsumeQueue {
+    topic: String,
+    queue_id: i32,
+    dir: PathBuf,
+    layout: Layout,
+    files: Arc<FileCache>,
+    /// Serializes the operations that change the queue.
+    writer: Mutex<()>,
+    /// Held shared by every file access, exclusively to remove files.
+    removal: RwLock<()>,
+    /// Logical offset of the first file's first entry.
+    first_file: AtomicI64,
+    /// First offset still stored (readable).
+    min: AtomicI64,
+    /// Next offset to write; entries below it are complete.
+    max: AtomicI64,
+    /// Entries below this are durable (fsynced).
+    flushed: AtomicI64,
+}
+
+impl ConsumeQueue {
+    /// Opens the queue whose files are in `dir` (created if missing) and recovers it: the max
+    /// offset is the first unwritten entry of the last file that starts with a written one
+    /// (so a torn tail is cut and zeroed); files after a gap in the names, after a short
+    /// file, or after the recovered end are removed. The min offset is the first non-filler
+    /// entry: call [`delete_below`](Self::delete_below) with the commit log's min offset
+    /// once it is known to move it past expired entries.
+    pub fn open(
+        dir: &Path,
+        topic: &str,
+        queue_id: i32,
+        entries_per_file: usize,
+        files: Arc<FileCache>,
+    ) -> Result<ConsumeQueue> {
+        let layout = Layout::new(entries_per_file)?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let listed = layout.list(dir)?;
+        let mut queue = ConsumeQueue {
+            topic: topic.to_owned(),
+            queue_id,
+            dir: dir.to_path_buf(),
+            layout,
+            files,
+            writer: Mutex::new(()),
+            removal: RwLock::new(()),
+            first_file: AtomicI64::new(0),
+            min: AtomicI64::new(0),
+            max: AtomicI64::new(0),
+            flushed: AtomicI64::new(0),
+        };
+        queue.recover(&listed)?;
+        Ok(queue)
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The queue id.
+    pub fn queue_id(&self) -> i32 {
+        self.queue_id
+    }
+
+    /// The folder holding the queue's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `entries` at logical offsets `first, first + 1, ...`. Entries below the max
+    /// offset are already present and skipped (re-dispatch after recovery is idempotent).
+    /// If `first` is past the max offset the gap is filled with [`Entry::FILLER`]; an empty
+    /// queue instead starts at the file holding `first`, filled up to it, and its min offset
+    /// becomes `first` (as RocketMQ does for a queue first written at a non-zero offset).
+    pub fn append(&self, first: i64, entries: &[Entry]) -> Result<()> {
+        if first < 0 {
+            return Err(StoreError::Corrupt(format!(
+                "{}-{}: negative consume queue offset {first}",
+                self.topic, self.queue_id
+            )));
+        }
+        let _writer = self.lock_writer();
+        let _files = self.files_shared();
+        let max = self.max.load(Ordering::Acquire);
+        let skip = usize::try_from(max.saturating_sub(first)).unwrap_or(0);
+        let entries = entries.get(skip..).unwrap_or_default();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let first = first.max(max);
+        let first_file = self.first_file.load(Ordering::Acquire);
+        if first > max && max == first_file {
+            let start = self.layout.file_start(first);
+            self.write_at_end(start, first - start, entries, Some((start, first)))
+        } else {
+            self.write_at_end(max, first - max, entries, None)
+        }
+    }
+
+    /// Writes `fill` fillers then `entries` from `at` on, a file (or a chunk) at a time,
+    /// publishing after each write the new first file and min offset (`restart`, for an
+    /// empty queue, after the first write only) and then the max offset.
+    fn write_at_end(
+        &self,
+        mut at: i64,
+        fill: i64,
+        entries: &[Entry],
+        mut restart: Option<(i64, i64)>,
+    ) -> Result<()> {
+        let fillers = (0..fill).map(|_| Entry::FILLER);
+        let mut stream = fillers.chain(entries.iter().copied()).peekable();
+        let mut buf = Vec::new();
+        while stream.peek().is_some() {
+            let start = self.layout.file_start(at);
+            let room = (start + self.layout.per_file() - at).min(CHUNK);
+            buf.clear();
+            for entry in stream.by_ref().take(usize::try_from(room).unwrap_or(0)) {
+                entry.encode_into(&mut buf);
+            }
+            let path = self.layout.path(&self.dir, start);
+            let file = if at == start {
+                self.files.create(&path, self.layout.file_bytes())
+            } else {
+                self.files.open(&path)
+            }
+            .map_err(|e| StoreError::io(&path, e))?;
+            file.write_all_at(&buf, self.layout.byte_pos(at))
+                .map_err(|e| StoreError::io(&path, e))?;
+            if let Some((first_file, min)) = restart.take() {
+                self.first_file.store(first_file, Ordering::Release);
+                self.min.store(min, Ordering::Release);
+            }
+            at += (buf.len() / ENTRY_SIZE) as i64;
+            self.max.store(at, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// The entry at `offset`, or `None` outside `[min_offset, max_offset)`.
+    pub fn get(&self, offset: i64) -> Result<Option<Entry>> {
+        Ok(self.read(offset, 1)?.into_iter().next())
+    }
+
+    /// Up to `max_count` entries from `offset` on, stopping at the max offset; empty if
+    /// `offset` is outside `[min_offset, max_offset)`. One read per file touched.
+    pub fn read(&self, offset: i64, max_count: usize) -> Result<Vec<Entry>> {
+        let _files = self.files_shared();
+        let max = self.max.load(Ordering::Acquire);
+        let min = self.min.load(Ordering::Acquire);
+        if offset < min || offset >= max || max_count == 0 {
+            return Ok(Vec::new());
+        }
+        let count = (max - offset).min(i64::try_from(max_count).unwrap_or(i64::MAX));
+        let mut out = Vec::with_capacity(usize::try_from(count.min(CHUNK)).unwrap_or(0));
+        self.read_into(offset, count, &mut out)?;
+        Ok(out)
+    }
+
+    /// The first logical offset still stored.
+    pub fn min_offset(&self) -> i64 {
+        // An append to an empty queue publishes its new min before the max that goes with
+        // it: loading the max first and clamping keeps the pair consistent.
+        let max = self.max.load(Ordering::Acquire);
+        self.min.load(Ordering::Acquire).min(max)
+    }
+
+    /// The next logical offset to be written (the entry count, deleted ones included).
+    pub fn max_offset(&self) -> i64 {
+        self.max.load(Ordering::Acquire)
+    }
+
+    /// The newest entry other than a filler, even below the min offset (recovery uses it
+    /// for the largest commit-log offset the queue refers to); `None` if there is none.
+    pub fn last_entry(&self) -> Result<Option<Entry>> {
+        let _files = self.files_shared();
+        let max = self.max.load(Ordering::Acquire);
+        let first_file = self.first_file.load(Ordering::Acquire);
+        Ok(self.rfind(first_file, max, |e| !e.is_filler())?.map(|(_, e)| e))
+    }
+
+    /// The offset of a message stored at `timestamp`, by binary search over
+    /// `[min_offset, max_offset)`, with RocketMQ's `getOffsetInQueueByTime` results:
+    /// - lower (`upper == false`): the first offset whose store time is `>= timestamp`;
+    ///   the max offset if every message is older;
+    /// - upper: the last offset whose store time is `<= timestamp`; the min offset if every
+    ///   message is newer;
+    /// - the min offset when the queue holds nothing.
+    ///
+    /// `store_time_of` reads a message's store time from the commit log; a message it cannot
+    /// find (`None`, deleted) counts as older than any timestamp. Fillers are skipped.
+    pub fn offset_by_time(
+        &self,
+        timestamp: i64,
+        upper: bool,
+        store_time_of: impl Fn(&Entry) -> Option<i64>,
+    ) -> Result<i64> {
+        let _files = self.files_shared();
+        let max = self.max.load(Ordering::Acquire);
+        let min = self.min.load(Ordering::Acquire);
+        if min >= max {
+            return Ok(min.min(max));
+        }
+        if upper {
+            let newer =
+                self.first_match(min, max, |e| store_time_of(e).is_some_and(|t| t > timestamp))?;
+            let end = newer.map_or(max, |(i, _)| i);
+            Ok(self.rfind(min, end, |e| !e.is_filler())?.map_or(min, |(i, _)| i))
+        } else {
+            let at_or_after =
+                self.first_match(min, max, |e| store_time_of(e).is_some_and(|t| t >= timestamp))?;
+            Ok(at_or_after.map_or(max, |(i, _)| i))
+        }
+    }
+
+    /// Makes every entry written so far durable: fsyncs the files written since the last
+    /// flush, and the folders if a file was created.
+    pub fn flush(&self) -> Result<()> {
+        let _files = self.files_shared();
+        let max = self.max.load(Ordering::Acquire);
+        let first_file = self.first_file.load(Ordering::Acquire);
+        let from = self.flushed.load(Ordering::Acquire).max(first_file);
+        if from >= max {
+            return Ok(());
+        }
+        let mut start = self.layout.file_start(from);
+        let mut created = false;
+        while start < max {
+            let path = self.layout.path(&self.dir, start);
+            let file = self.files.open(&path).map_err(|e| StoreError::io(&path, e))?;
+            file.sync_data().map_err(|e| StoreError::io(&path, e))?;
+            // Files are created when the first entry is written at their start.
+            created |= start >= from;
+            start += self.layout.per_file();
+        }
+        if created {
+            sync_dir(&self.dir)?;
+            if first_file >= from {
+                // The queue's first file: its folder may be new as well.
+                for dir in self.dir.ancestors().skip(1).take(2) {
+                    sync_dir(dir)?;
+                }
+            }
+        }
+        self.flushed.fetch_max(max, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Deletes every file of the queue and its folder (the topic was deleted), and the topic
+    /// folder too if that is now empty. The queue must not be written afterwards.
+    pub fn destroy(&self) -> Result<()> {
+        let _writer = self.lock_writer();
+        let _files = self.files_exclusive();
+        match std::fs::read_dir(&self.dir) {
+            Ok(items) => {
+                for item in items.flatten() {
+                    self.files.forget(&item.path());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&self.dir, e)),
+        }
+        for value in [&self.first_file, &self.min, &self.max, &self.flushed] {
+            value.store(0, Ordering::Release);
+        }
+        match std::fs::remove_dir_all(&self.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&self.dir, e)),
+        }
+        if let Some(topic_dir) = self.dir.parent() {
+            if topic_dir.file_name().is_some_and(|n| n == self.topic.as_str()) {
+                // Fails (and is left alone) while other queues of the topic remain.
+                let _ = std::fs::remove_dir(topic_dir);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the segment file starting at `start`.
+    fn remove_file(&self, start: i64) -> Result<()> {
+        let path = self.layout.path(&self.dir, start);
+        self.files.forget(&path);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        // Guards no data: a panicked holder leaves nothing half-updated behind the lock.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn files_shared(&self) -> RwLockReadGuard<'_, ()> {
+        self.removal.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn files_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
+        self.removal.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// fsyncs a folder, making the creation of the files in it durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| StoreError::io(dir, e))
+}
+
+/// The folder of queue `queue_id` of `topic` under `<root>/consumequeue`. Refuses topic
+/// names that would leave that folder (empty, `.`, `..`, or containing `/` or NUL).
+pub fn queue_dir(consume_queue_root: &Path, topic: &str, queue_id: i32) -> Result<PathBuf> {
+    if topic.is_empty() || topic == "." || topic == ".." || topic.contains(['/', '\0']) {
+        return Err(StoreError::Config(format!("topic {topic:?} cannot name a folder")));
+    }
+    Ok(consume_queue_root.join(topic).join(queue_id.to_string()))
+}
+
+/// Every queue under `consume_queue_root` (`<root>/consumequeue/`): (topic, queue id,
+/// folder), sorted. Folders whose name is not a queue id are skipped; a missing root holds
+/// no queue.
+pub fn discover(consume_queue_root: &Path) -> Result<Vec<(String, i32, PathBuf)>> {
+    let topics = match std::fs::read_dir(consume_queue_root) {
+        Ok(topics) => topics,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::io(consume_queue_root, e)),
+    };
+    let mut found = Vec::new();
+    for topic in topics {
+        let topic = topic.map_err(|e| StoreError::io(consume_queue_root, e))?;
+        let topic_dir = topic.path();
+        let Some(name) = topic.file_name().to_str().map(str::to_owned) else { continue };
+        if !topic_dir.is_dir() {
+            continue;
+        }
+        for queue in std::fs::read_dir(&topic_dir).map_err(|e| StoreError::io(&topic_dir, e))? {
+            let queue = queue.map_err(|e| StoreError::io(&topic_dir, e))?;
+            let id = queue.file_name().to_str().and_then(|n| n.parse::<i32>().ok());
+            match id {
+                Some(id) if queue.path().is_dir() => found.push((name.clone(), id, queue.path())),
+                _ => {
+                    tracing::warn!(path = %queue.path().display(), "not a consume queue folder, skipped")
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
