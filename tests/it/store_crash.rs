@@ -30,13 +30,17 @@ fn parse_ack(line: &str) -> Option<Ack> {
     let physical_offset = parts.next()?.parse().ok()?;
     let key = parts.next()?.to_string();
     let hex = parts.next()?;
-    let body = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?;
+    let body = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
     Some(Ack { queue_id, queue_offset, physical_offset, key, body })
 }
 
 /// A pseudo-random number in `[low, high)` from the clock (no RNG dependency needed).
 fn random_between(low: usize, high: usize) -> usize {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) as usize;
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+        as usize;
     low + nanos % (high - low)
 }
 
@@ -45,10 +49,27 @@ fn crash_and_verify(flush: &str, flush_type: FlushDiskType) {
     let store_dir = dir.path().join("store");
     let store_dir_text = store_dir.display().to_string();
     let args = [
-        "bench", "store", "--dir", &store_dir_text, "--flush", flush, "--messages", "100000000", "--threads", "2",
-        "--queues", "4", "--size", "64", "--segment-mb", "1", "--print-acks", "--no-read",
+        "bench",
+        "store",
+        "--dir",
+        &store_dir_text,
+        "--flush",
+        flush,
+        "--messages",
+        "100000000",
+        "--threads",
+        "2",
+        "--queues",
+        "4",
+        "--size",
+        "64",
+        "--segment-mb",
+        "1",
+        "--print-acks",
+        "--no-read",
     ];
-    let (mut child, stdout) = ChildProcess::spawn_piped("store-writer", &ferromq_bin(), &args, dir.path());
+    let (mut child, stdout) =
+        ChildProcess::spawn_piped("store-writer", &ferromq_bin(), &args, dir.path());
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -77,6 +98,7 @@ fn crash_and_verify(flush: &str, flush_type: FlushDiskType) {
     let config = StoreConfig {
         store_path_root_dir: store_dir,
         mapped_file_size_commit_log: 1024 * 1024,
+        max_message_size: 512 * 1024,
         flush_disk_type: flush_type,
         disk_max_used_space_ratio: 100,
         disk_space_clean_forcibly_ratio: 100,
@@ -86,12 +108,22 @@ fn crash_and_verify(flush: &str, flush_type: FlushDiskType) {
     };
     let store = Store::open(config, None).unwrap();
     for ack in &acks {
-        let record = store.message_at(ack.physical_offset).unwrap_or_else(|| panic!("lost {}", ack.key));
+        let record =
+            store.message_at(ack.physical_offset).unwrap_or_else(|| panic!("lost {}", ack.key));
         let msg = StoredMessage::decode(&mut record.clone()).unwrap();
         assert_eq!(msg.body.as_ref(), ack.body.as_slice(), "{} intact", ack.key);
         assert_eq!((msg.queue_id, msg.queue_offset), (ack.queue_id, ack.queue_offset));
         assert_eq!(msg.properties.get(property::KEYS), Some(ack.key.as_str()));
-        let got = store.get_messages("BenchmarkStore", ack.queue_id, ack.queue_offset, 1, 1 << 20, &AllMessages).unwrap();
+        let got = store
+            .get_messages(
+                "BenchmarkStore",
+                ack.queue_id,
+                ack.queue_offset,
+                1,
+                1 << 20,
+                &AllMessages,
+            )
+            .unwrap();
         assert_eq!(got.status, GetStatus::Found, "{} by queue offset", ack.key);
         assert_eq!(got.messages[0], record);
     }

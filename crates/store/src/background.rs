@@ -45,7 +45,10 @@ impl Background {
     pub fn start(parts: &Parts) -> Result<Background> {
         let stop = Arc::new(AtomicBool::new(false));
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new().name(name.into()).spawn(f).map_err(|e| StoreError::io(name, e))
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| StoreError::io(name, e))
         };
         let (p, s) = (parts.clone(), Arc::clone(&stop));
         let dispatcher = spawn("store-dispatch", Box::new(move || dispatch_loop(&p, &s)))?;
@@ -109,7 +112,8 @@ pub fn flush_queues_and_checkpoint(parts: &Parts, commit_log_end: i64) -> Result
     if let Some(index) = &parts.index {
         index.flush()?;
     }
-    Checkpoint { commit_log_flushed: flushed, dispatched, commit_log_end }.store(&parts.config.store_path_root_dir)
+    Checkpoint { commit_log_flushed: flushed, dispatched, commit_log_end }
+        .store(&parts.config.store_path_root_dir)
 }
 
 fn flush_loop(parts: &Parts, stop: &AtomicBool) {
@@ -137,16 +141,21 @@ pub fn retention_pass(parts: &Parts) {
         return;
     }
     let reserved = parts.config.file_reserved_time;
-    let (deleted, min) = parts.commit_log.delete_oldest(parts.config.delete_file_batch_max, |segment| {
-        decision.delete_any || retention::older_than(segment.file.path(), reserved)
-    });
+    let (deleted, min) =
+        parts.commit_log.delete_oldest(parts.config.delete_file_batch_max, |segment| {
+            decision.delete_any || retention::older_than(segment.file.path(), reserved)
+        });
     if deleted == 0 {
         return;
     }
     info!(deleted, min_offset = min, used_percent = used, "retention deleted commit-log segments");
     for queue in parts.queues.all() {
         if let Err(e) = queue.delete_below(min) {
-            warn!(topic = queue.topic(), queue = queue.queue_id(), "cannot trim consume queue: {e}");
+            warn!(
+                topic = queue.topic(),
+                queue = queue.queue_id(),
+                "cannot trim consume queue: {e}"
+            );
         }
     }
     if let Some(index) = &parts.index {

@@ -44,7 +44,9 @@ impl Checkpoint {
     }
 
     fn decode(bytes: &[u8]) -> Option<Checkpoint> {
-        let field = |at: usize| -> Option<i64> { Some(i64::from_be_bytes(bytes.get(at..at + 8)?.try_into().ok()?)) };
+        let field = |at: usize| -> Option<i64> {
+            Some(i64::from_be_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+        };
         if bytes.len() != LEN || bytes.get(..8)? != MAGIC {
             return None;
         }
@@ -52,7 +54,11 @@ impl Checkpoint {
         if crc32fast::hash(bytes.get(..32)?) != stored {
             return None;
         }
-        Some(Checkpoint { commit_log_flushed: field(8)?, dispatched: field(16)?, commit_log_end: field(24)? })
+        Some(Checkpoint {
+            commit_log_flushed: field(8)?,
+            dispatched: field(16)?,
+            commit_log_end: field(24)?,
+        })
     }
 
     /// Reads `<root>/checkpoint`; `None` if absent or damaged.

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferromq_protocol::message::{check_record, property, tag_hash_code, RecordCheck, StoredMessage, TransactionType};
+use ferromq_protocol::message::{
+    check_record, property, tag_hash_code, RecordCheck, StoredMessage, TransactionType,
+};
 use tracing::{error, warn};
 
 use crate::commit_log::CommitLog;
@@ -84,7 +86,7 @@ impl Dispatcher {
                         self.dispatch_record(offset + local as i64, record, &mut pending)?;
                         local += size;
                         count += 1;
-                        if count % MAX_PENDING == 0 {
+                        if count.is_multiple_of(MAX_PENDING) {
                             // Bound memory on a long backlog (recovery): write out what is
                             // gathered and record the progress.
                             self.flush_pending(std::mem::take(&mut pending))?;
@@ -96,7 +98,10 @@ impl Dispatcher {
                         break;
                     }
                     Err(e) => {
-                        error!(offset = offset + local as i64, "undecodable record in the commit log: {e}");
+                        error!(
+                            offset = offset + local as i64,
+                            "undecodable record in the commit log: {e}"
+                        );
                         break;
                     }
                 }
@@ -114,7 +119,12 @@ impl Dispatcher {
         Ok(count)
     }
 
-    fn dispatch_record(&self, offset: i64, record: Bytes, pending: &mut HashMap<(String, i32), Pending>) -> Result<()> {
+    fn dispatch_record(
+        &self,
+        offset: i64,
+        record: Bytes,
+        pending: &mut HashMap<(String, i32), Pending>,
+    ) -> Result<()> {
         let size = record.len() as i32;
         let msg = match StoredMessage::decode(&mut record.clone()) {
             Ok(msg) => msg,
@@ -143,9 +153,8 @@ impl Dispatcher {
             tags_code: tag_hash_code(msg.properties.tags()),
         };
         let key = (msg.topic, msg.queue_id);
-        let contiguous = pending
-            .get(&key)
-            .is_some_and(|p| p.first + p.entries.len() as i64 == msg.queue_offset);
+        let contiguous =
+            pending.get(&key).is_some_and(|p| p.first + p.entries.len() as i64 == msg.queue_offset);
         if !contiguous {
             if let Some(done) = pending.remove(&key) {
                 self.append(&key, done)?;

@@ -181,7 +181,8 @@ fn periodic(shared: &Shared, interval: Duration, thorough: Duration, least: i64)
     loop {
         {
             let waiters = shared.waiters.lock().unwrap_or_else(PoisonError::into_inner);
-            let _ = shared.wake.wait_timeout(waiters, interval).unwrap_or_else(PoisonError::into_inner);
+            let _ =
+                shared.wake.wait_timeout(waiters, interval).unwrap_or_else(PoisonError::into_inner);
         }
         let stopping = shared.stop.load(Ordering::Acquire);
         let due = last_thorough.elapsed() >= thorough;

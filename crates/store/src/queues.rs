@@ -19,12 +19,17 @@ pub struct QueueTable {
 
 impl QueueTable {
     /// Loads every queue found under `root` (`<store>/consumequeue`).
-    pub fn load(root: PathBuf, entries_per_file: usize, max_open_files: usize) -> Result<QueueTable> {
+    pub fn load(
+        root: PathBuf,
+        entries_per_file: usize,
+        max_open_files: usize,
+    ) -> Result<QueueTable> {
         std::fs::create_dir_all(&root).map_err(|e| crate::StoreError::io(&root, e))?;
         let files = Arc::new(FileCache::new(max_open_files));
         let mut map: HashMap<String, HashMap<i32, Arc<ConsumeQueue>>> = HashMap::new();
         for (topic, queue_id, dir) in consume_queue::discover(&root)? {
-            let queue = ConsumeQueue::open(&dir, &topic, queue_id, entries_per_file, Arc::clone(&files))?;
+            let queue =
+                ConsumeQueue::open(&dir, &topic, queue_id, entries_per_file, Arc::clone(&files))?;
             map.entry(topic).or_default().insert(queue_id, Arc::new(queue));
         }
         Ok(QueueTable { root, entries_per_file, files, map: RwLock::new(map) })
@@ -46,14 +51,25 @@ impl QueueTable {
             return Ok(Arc::clone(queue));
         }
         let dir = self.root.join(topic).join(queue_id.to_string());
-        let queue = Arc::new(ConsumeQueue::open(&dir, topic, queue_id, self.entries_per_file, Arc::clone(&self.files))?);
+        let queue = Arc::new(ConsumeQueue::open(
+            &dir,
+            topic,
+            queue_id,
+            self.entries_per_file,
+            Arc::clone(&self.files),
+        )?);
         queues.insert(queue_id, Arc::clone(&queue));
         Ok(queue)
     }
 
     /// Every queue.
     pub fn all(&self) -> Vec<Arc<ConsumeQueue>> {
-        self.map.read().unwrap_or_else(PoisonError::into_inner).values().flat_map(|q| q.values().cloned()).collect()
+        self.map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .flat_map(|q| q.values().cloned())
+            .collect()
     }
 
     /// The queues of one topic.

@@ -45,7 +45,9 @@ pub fn decide(config: &StoreConfig, used_percent: u32, hour: u32) -> Decision {
     Decision {
         used_percent,
         disk_full: full,
-        delete_expired: hours.contains(&hour) || used_percent >= config.disk_max_used_space_ratio || forcibly,
+        delete_expired: hours.contains(&hour)
+            || used_percent >= config.disk_max_used_space_ratio
+            || forcibly,
         delete_any: forcibly,
     }
 }

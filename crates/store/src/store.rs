@@ -65,7 +65,9 @@ impl Store {
         let crashed = AbortMarker::was_left(&root);
         let checkpoint = Checkpoint::load(&root);
         let start = match checkpoint {
-            Some(c) if !crashed && c.commit_log_end >= 0 => RecoveryStart::Clean { end: c.commit_log_end },
+            Some(c) if !crashed && c.commit_log_end >= 0 => {
+                RecoveryStart::Clean { end: c.commit_log_end }
+            }
             Some(c) => RecoveryStart::Crash { from: c.commit_log_flushed.min(c.dispatched).max(0) },
             None => RecoveryStart::Crash { from: 0 },
         };
@@ -78,7 +80,10 @@ impl Store {
             config.max_open_consume_queue_files,
         )?);
         let index = if config.message_index_enable {
-            let index_config = IndexConfig { max_hash_slots: config.max_hash_slot_num, max_entries: config.max_index_num };
+            let index_config = IndexConfig {
+                max_hash_slots: config.max_hash_slot_num,
+                max_entries: config.max_index_num,
+            };
             Some(Arc::new(Index::open(&config.store_path_root_dir, index_config)?))
         } else {
             None
@@ -179,7 +184,9 @@ impl Store {
             return Ok(PutResult { appended: Vec::new(), durable: None });
         };
         if msgs.iter().any(|m| m.topic != first.topic || m.queue_id != first.queue_id) {
-            return Err(StoreError::IllegalMessage("a batch must target one topic and queue".into()));
+            return Err(StoreError::IllegalMessage(
+                "a batch must target one topic and queue".into(),
+            ));
         }
         let mut encoded = Vec::with_capacity(msgs.len());
         for msg in msgs {
@@ -193,7 +200,8 @@ impl Store {
     }
 
     fn durable_if_needed(&self, msg: &StoredMessage, end: i64) -> Option<Durable> {
-        let wait = msg.properties.get(property::WAIT).is_none_or(|w| !w.eq_ignore_ascii_case("false"));
+        let wait =
+            msg.properties.get(property::WAIT).is_none_or(|w| !w.eq_ignore_ascii_case("false"));
         (self.flusher.mode() == FlushDiskType::SyncFlush && wait).then(|| self.flusher.durable(end))
     }
 
@@ -309,7 +317,13 @@ impl Store {
 
     /// The offset of a queue's first message stored at or after `timestamp` (upper: the last
     /// at or before it), as SEARCH_OFFSET_BY_TIMESTAMP answers.
-    pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp: i64, upper: bool) -> Result<i64> {
+    pub fn offset_by_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+        upper: bool,
+    ) -> Result<i64> {
         let Some(queue) = self.parts.queues.get(topic, queue_id) else {
             return Ok(0);
         };
@@ -332,7 +346,14 @@ impl Store {
 
     /// Messages of `topic` whose KEYS include `key` or whose UNIQ_KEY is `key`, stored within
     /// `[begin, end]` ms, newest first, at most `max`.
-    pub fn query_by_key(&self, topic: &str, key: &str, max: usize, begin: i64, end: i64) -> Result<QueryResult> {
+    pub fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin: i64,
+        end: i64,
+    ) -> Result<QueryResult> {
         let Some(index) = &self.parts.index else {
             return Ok(QueryResult::default());
         };
@@ -347,7 +368,8 @@ impl Store {
             // Index hashes collide: keep only records that really carry the key.
             let Ok(msg) = StoredMessage::decode(&mut record.clone()) else { continue };
             let matches = msg.topic == topic
-                && (msg.properties.get(property::UNIQ_KEY) == Some(key) || msg.properties.keys().any(|k| k == key));
+                && (msg.properties.get(property::UNIQ_KEY) == Some(key)
+                    || msg.properties.keys().any(|k| k == key));
             if matches {
                 result.messages.push(record);
             }
@@ -387,7 +409,8 @@ impl Store {
 
     /// The queue ids of a topic that hold (or held) messages.
     pub fn queue_ids(&self, topic: &str) -> Vec<i32> {
-        let mut ids: Vec<i32> = self.parts.queues.of_topic(topic).iter().map(|q| q.queue_id()).collect();
+        let mut ids: Vec<i32> =
+            self.parts.queues.of_topic(topic).iter().map(|q| q.queue_id()).collect();
         ids.sort_unstable();
         ids
     }

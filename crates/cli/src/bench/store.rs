@@ -61,10 +61,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(_) => None,
         None => Some(tempdir()?),
     };
-    let dir = args.dir.clone().or_else(|| temp.as_ref().map(|t| t.0.clone())).context("no folder")?;
+    let dir =
+        args.dir.clone().or_else(|| temp.as_ref().map(|t| t.0.clone())).context("no folder")?;
     let config = StoreConfig {
         store_path_root_dir: dir.clone(),
         mapped_file_size_commit_log: args.segment_mb * 1024 * 1024,
+        // Small segments (crash tests use 1 MiB) must still hold the largest message.
+        max_message_size: (args.segment_mb * 1024 * 1024 / 2)
+            .min(StoreConfig::default().max_message_size),
         flush_disk_type: match args.flush {
             Flush::Async => FlushDiskType::AsyncFlush,
             Flush::Sync => FlushDiskType::SyncFlush,
@@ -99,7 +103,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let store = Arc::clone(&store);
             let done = Arc::clone(&done);
             let (size, batch, print) = (args.size, args.batch.max(1), args.print_acks);
-            std::thread::spawn(move || write_loop(&store, t, per_thread, size, batch, queues, print, &done))
+            std::thread::spawn(move || {
+                write_loop(&store, t, per_thread, size, batch, queues, print, &done)
+            })
         })
         .collect();
     for writer in writers {
@@ -214,7 +220,14 @@ fn read_all(store: &Store, queues: i32, size: usize) -> anyhow::Result<()> {
     for queue_id in 0..queues {
         let mut offset = store.min_offset("BenchmarkStore", queue_id);
         loop {
-            let got = store.get_messages("BenchmarkStore", queue_id, offset, 32, 256 * 1024, &AllMessages)?;
+            let got = store.get_messages(
+                "BenchmarkStore",
+                queue_id,
+                offset,
+                32,
+                256 * 1024,
+                &AllMessages,
+            )?;
             if got.messages.is_empty() {
                 break;
             }
@@ -252,10 +265,15 @@ fn spawn_reporter(done: Arc<AtomicU64>, size: usize) -> Reporter {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {
         let mut last = 0;
-        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(1)) {
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            rx.recv_timeout(Duration::from_secs(1))
+        {
             let now = done.load(Ordering::Relaxed);
             let rate = now - last;
-            println!("  {now} appended, {rate} msgs/s, {:.1} MB/s", (rate as f64 * size as f64) / 1e6);
+            println!(
+                "  {now} appended, {rate} msgs/s, {:.1} MB/s",
+                (rate as f64 * size as f64) / 1e6
+            );
             last = now;
         }
     });
@@ -272,7 +290,11 @@ impl Drop for TempFolder {
 }
 
 fn tempdir() -> anyhow::Result<TempFolder> {
-    let dir = std::env::temp_dir().join(format!("ferromq-bench-{}-{}", std::process::id(), ferromq_store::now_millis()));
+    let dir = std::env::temp_dir().join(format!(
+        "ferromq-bench-{}-{}",
+        std::process::id(),
+        ferromq_store::now_millis()
+    ));
     std::fs::create_dir_all(&dir)?;
     Ok(TempFolder(dir))
 }

@@ -136,7 +136,8 @@ fn create(dir: &std::path::Path, start: i64, size: usize, warm: bool) -> Result<
     };
     sync_file_and_dir(&path)?;
     let file = Arc::new(file);
-    let mut writer = file.writer().ok_or_else(|| StoreError::Corrupt("segment writer taken".into()))?;
+    let mut writer =
+        file.writer().ok_or_else(|| StoreError::Corrupt("segment writer taken".into()))?;
     if warm {
         writer.pretouch();
     }

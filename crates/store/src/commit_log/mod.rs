@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use bytes::Bytes;
 use ferromq_protocol::message::layout::BLANK_RECORD_LEN;
 use ferromq_protocol::message::{
-    patch_physical_offset, patch_queue_offset, patch_store_timestamp, StoredMessage, TransactionType,
-    BLANK_MAGIC_CODE,
+    patch_physical_offset, patch_queue_offset, patch_store_timestamp, StoredMessage,
+    TransactionType, BLANK_MAGIC_CODE,
 };
 use tracing::{info, warn};
 
@@ -121,7 +121,13 @@ impl std::fmt::Debug for CommitLog {
 impl CommitLog {
     /// Opens the commit log in `dir`, finding its end as `start` says, cutting whatever
     /// follows it.
-    pub fn open(dir: &Path, segment_size: usize, start: RecoveryStart, check_crc: bool, warm: bool) -> Result<CommitLog> {
+    pub fn open(
+        dir: &Path,
+        segment_size: usize,
+        start: RecoveryStart,
+        check_crc: bool,
+        warm: bool,
+    ) -> Result<CommitLog> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let files = segment::list(dir).map_err(|e| StoreError::io(dir, e))?;
         let mut segments = Vec::with_capacity(files.len());
@@ -156,11 +162,13 @@ impl CommitLog {
             if start_offset == write_start {
                 let local = (end - start_offset) as usize;
                 zero_dirty_tail(&path, local)?;
-                let file = Arc::new(MappedFile::open(&path, local).map_err(|e| StoreError::io(&path, e))?);
+                let file =
+                    Arc::new(MappedFile::open(&path, local).map_err(|e| StoreError::io(&path, e))?);
                 writer = file.writer();
                 opened.push(Segment { start: start_offset, file });
             } else {
-                let file = MappedFile::open(&path, segment_size).map_err(|e| StoreError::io(&path, e))?;
+                let file =
+                    MappedFile::open(&path, segment_size).map_err(|e| StoreError::io(&path, e))?;
                 opened.push(Segment { start: start_offset, file: Arc::new(file) });
             }
         }
@@ -238,7 +246,9 @@ impl CommitLog {
     fn place(&self, state: &mut AppendState, encoded: &mut Encoded, now: i64) -> Result<Appended> {
         let len = encoded.record.len();
         if len + BLANK_RECORD_LEN > self.segment_size {
-            return Err(StoreError::MessageTooLarge(format!("record of {len} bytes does not fit a segment")));
+            return Err(StoreError::MessageTooLarge(format!(
+                "record of {len} bytes does not fit a segment"
+            )));
         }
         if len + BLANK_RECORD_LEN > state.writer.remaining() {
             self.roll(state)?;
@@ -398,12 +408,16 @@ impl CommitLog {
 
     /// Deletes the oldest segments, keeping the one being written, while `expired` says
     /// so; at most `max` of them. Returns the new minimum offset.
-    pub fn delete_oldest(&self, max: usize, mut expired: impl FnMut(&Segment) -> bool) -> (usize, i64) {
+    pub fn delete_oldest(
+        &self,
+        max: usize,
+        mut expired: impl FnMut(&Segment) -> bool,
+    ) -> (usize, i64) {
         let mut segments = self.segments.write().unwrap_or_else(PoisonError::into_inner);
         let mut deleted = 0;
         while deleted < max && segments.len() > 1 {
             let Some(oldest) = segments.first() else { break };
-            if oldest.end() > self.flushed() || !expired(oldest) {
+            if !expired(oldest) {
                 break;
             }
             info!(path = %oldest.file.path().display(), "deleting commit-log segment");
@@ -421,7 +435,13 @@ impl CommitLog {
 }
 
 /// Finds the end of the log: exact after a clean shutdown, scanned after a crash.
-fn find_end(dir: &Path, segments: &[(i64, PathBuf)], size: usize, start: RecoveryStart, check_crc: bool) -> Result<i64> {
+fn find_end(
+    dir: &Path,
+    segments: &[(i64, PathBuf)],
+    size: usize,
+    start: RecoveryStart,
+    check_crc: bool,
+) -> Result<i64> {
     let Some(&(first, _)) = segments.first() else {
         return Ok(match start {
             RecoveryStart::Clean { end } if end > 0 => end - end % size as i64,
@@ -447,7 +467,8 @@ fn find_end(dir: &Path, segments: &[(i64, PathBuf)], size: usize, start: Recover
             return Ok(segments.last().map(|(s, _)| s + size as i64).unwrap_or(0));
         };
         let file = MappedFile::open(path, size).map_err(|e| StoreError::io(path, e))?;
-        let bytes = file.read(0, size).ok_or_else(|| StoreError::Corrupt("segment unreadable".into()))?;
+        let bytes =
+            file.read(0, size).ok_or_else(|| StoreError::Corrupt("segment unreadable".into()))?;
         let outcome = recovery::scan_segment(bytes, check_crc);
         if !outcome.full {
             let end = seg_start + outcome.end as i64;
@@ -473,7 +494,7 @@ fn zero_dirty_tail(path: &Path, end: usize) -> Result<()> {
         let mut left = dirty;
         while left > 0 {
             let chunk = left.min(zeros.len());
-            writer.write(&zeros[..chunk]);
+            writer.write(zeros.get(..chunk).unwrap_or_default());
             left -= chunk;
         }
         file.flush_range(end, dirty).map_err(|e| StoreError::io(path, e))?;

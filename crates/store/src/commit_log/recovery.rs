@@ -46,7 +46,7 @@ pub fn dirty_tail_len(bytes: &[u8], end: usize, page: usize) -> usize {
         if chunk.is_empty() {
             return pos - end;
         }
-        if chunk.iter().all(|b| *b == 0) && pos % page == 0 {
+        if chunk.iter().all(|b| *b == 0) && pos.is_multiple_of(page) {
             return pos - end;
         }
         pos += chunk.len();

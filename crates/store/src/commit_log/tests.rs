@@ -46,7 +46,8 @@ fn appends_are_read_back_across_segment_rolls() {
     }
     // A roll leaves a BLANK record at the end of the segment.
     let first = &log.segments()[0];
-    let last_record = placed.iter().map(|(a, _)| a).filter(|a| a.physical_offset < first.end()).last().unwrap();
+    let last_record =
+        placed.iter().map(|(a, _)| a).rfind(|a| a.physical_offset < first.end()).unwrap();
     let blank_at = last_record.physical_offset + i64::from(last_record.size);
     let blank = log.read(blank_at, 8).unwrap();
     assert_eq!(&blank[4..8], &BLANK_MAGIC_CODE.to_be_bytes());
@@ -57,13 +58,18 @@ fn batches_take_consecutive_queue_offsets_in_one_segment() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), RecoveryStart::Crash { from: 0 });
     append(&log, &msg("T", 0, b"single"));
-    let batch: Vec<Encoded> = (0..10).map(|i| Encoded::new(&msg("T", 0, format!("b{i}").as_bytes())).unwrap()).collect();
+    let batch: Vec<Encoded> =
+        (0..10).map(|i| Encoded::new(&msg("T", 0, format!("b{i}").as_bytes())).unwrap()).collect();
     let placed = log.append_batch(batch, 5).unwrap();
-    assert_eq!(placed.iter().map(|a| a.queue_offset).collect::<Vec<_>>(), (1..11).collect::<Vec<_>>());
+    assert_eq!(
+        placed.iter().map(|a| a.queue_offset).collect::<Vec<_>>(),
+        (1..11).collect::<Vec<_>>()
+    );
     for pair in placed.windows(2) {
         assert_eq!(pair[0].physical_offset + i64::from(pair[0].size), pair[1].physical_offset);
     }
-    let too_big: Vec<Encoded> = (0..100).map(|_| Encoded::new(&msg("T", 0, &[7u8; 1024])).unwrap()).collect();
+    let too_big: Vec<Encoded> =
+        (0..100).map(|_| Encoded::new(&msg("T", 0, &[7u8; 1024])).unwrap()).collect();
     assert!(matches!(log.append_batch(too_big, 5), Err(StoreError::MessageTooLarge(_))));
 }
 

@@ -14,7 +14,9 @@ const TOPIC: &str = "Damaged";
 /// leaving the abort marker). Returns each message's commit-log offset and the log end.
 fn write_and_crash(dir: &std::path::Path, count: u64) -> (Vec<i64>, i64) {
     let store = Store::open(small_config(dir), None).unwrap();
-    let offsets: Vec<i64> = (0..count).map(|i| store.put(&message(TOPIC, 0, i, 200)).unwrap().appended[0].physical_offset).collect();
+    let offsets: Vec<i64> = (0..count)
+        .map(|i| store.put(&message(TOPIC, 0, i, 200)).unwrap().appended[0].physical_offset)
+        .collect();
     wait_dispatched(&store);
     let end = store.commit_log_range().1;
     drop(store);
@@ -32,7 +34,11 @@ fn damage(dir: &std::path::Path, at: i64, bytes: &[u8]) {
 
 fn check_recovered(dir: &std::path::Path, offsets: &[i64], whole: u64) {
     let store = Store::open(small_config(dir), None).unwrap();
-    assert_eq!(store.commit_log_range().1, offsets[whole as usize], "cut at the first damaged message");
+    assert_eq!(
+        store.commit_log_range().1,
+        offsets[whole as usize],
+        "cut at the first damaged message"
+    );
     assert_eq!(store.max_offset(TOPIC, 0), whole as i64, "consume queue cut to match");
     let mut offset = 0;
     let mut read = 0;
@@ -60,7 +66,8 @@ fn check_recovered(dir: &std::path::Path, offsets: &[i64], whole: u64) {
 fn a_tail_overwritten_with_garbage_recovers_to_the_last_whole_message() {
     let dir = tempfile::tempdir().unwrap();
     let (offsets, _) = write_and_crash(dir.path(), 1_000);
-    let garbage: Vec<u8> = (0..5_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> =
+        (0..5_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     damage(dir.path(), offsets[900] + 37, &garbage);
     check_recovered(dir.path(), &offsets, 900);
 }

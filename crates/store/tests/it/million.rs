@@ -27,7 +27,10 @@ fn a_million_messages_over_many_segments() {
         wait_dispatched(&store);
         let (min, max) = store.commit_log_range();
         assert_eq!(min, 0);
-        assert!(max > 20 * config.mapped_file_size_commit_log as i64, "rolled through many segments");
+        assert!(
+            max > 20 * config.mapped_file_size_commit_log as i64,
+            "rolled through many segments"
+        );
         check_everything(&store, &physical);
         store.shutdown().unwrap();
     }
@@ -43,7 +46,8 @@ fn check_everything(store: &Store, physical: &[i64]) {
         assert_eq!(store.max_offset(TOPIC, queue_id), (COUNT / QUEUES as u64) as i64);
         let mut offset = 0;
         loop {
-            let got = store.get_messages(TOPIC, queue_id, offset, 32, 256 * 1024, &AllMessages).unwrap();
+            let got =
+                store.get_messages(TOPIC, queue_id, offset, 32, 256 * 1024, &AllMessages).unwrap();
             if got.status != GetStatus::Found {
                 assert_eq!(got.status, GetStatus::OffsetOverflowOne);
                 break;
@@ -66,7 +70,8 @@ fn check_everything(store: &Store, physical: &[i64]) {
         assert_eq!(decode(&by_key.messages[0]).body, body(i, 32));
         let by_uniq = store.query_by_key(TOPIC, &format!("uniq-{i}"), 32, 0, i64::MAX).unwrap();
         assert_eq!(by_uniq.messages.len(), 1, "uniq-{i}");
-        let id = OffsetMsgId::new("127.0.0.1:10911".parse().unwrap(), physical[i as usize]).encode();
+        let id =
+            OffsetMsgId::new("127.0.0.1:10911".parse().unwrap(), physical[i as usize]).encode();
         let offset = OffsetMsgId::decode(&id).unwrap().commit_log_offset;
         let by_id = store.message_at(offset).unwrap();
         assert_eq!(decode(&by_id).body, body(i, 32));

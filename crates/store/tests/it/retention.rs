@@ -26,7 +26,11 @@ fn expired_segments_are_deleted_at_a_delete_hour() {
     fill(&store, 6_000); // about 6 segments of 4 MiB
     store.run_retention();
     let (min, _) = store.commit_log_range();
-    assert_eq!(min, 3 * config.mapped_file_size_commit_log as i64, "the batch maximum is respected");
+    assert_eq!(
+        min,
+        3 * config.mapped_file_size_commit_log as i64,
+        "the batch maximum is respected"
+    );
     // Reading below the new minimum is corrected forward, as RocketMQ does.
     let got = store.get_messages(TOPIC, 0, 0, 32, 1 << 20, &AllMessages).unwrap();
     assert_eq!(got.status, GetStatus::OffsetTooSmall);

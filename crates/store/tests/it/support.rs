@@ -31,7 +31,7 @@ pub fn message(topic: &str, queue_id: i32, i: u64, body_len: usize) -> StoredMes
     let mut properties = Properties::new();
     properties.insert(property::KEYS, format!("key-{i}"));
     properties.insert(property::UNIQ_KEY, format!("uniq-{i}"));
-    properties.insert(property::TAGS, if i % 2 == 0 { "even" } else { "odd" });
+    properties.insert(property::TAGS, if i.is_multiple_of(2) { "even" } else { "odd" });
     StoredMessage {
         topic: topic.into(),
         queue_id,
