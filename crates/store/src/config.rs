@@ -164,11 +164,6 @@ impl StoreConfig {
         self.store_path_root_dir.join("consumequeue")
     }
 
-    /// The index folder.
-    pub fn index_dir(&self) -> PathBuf {
-        self.store_path_root_dir.join("index")
-    }
-
     /// The metadata folder (`config/`).
     pub fn config_dir(&self) -> PathBuf {
         self.store_path_root_dir.join("config")

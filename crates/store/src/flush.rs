@@ -22,6 +22,8 @@ use crate::mmap::PAGE_SIZE;
 
 /// Flushed pages this close to the append point stay mapped (recent reads are likely).
 const RESIDENT_WINDOW: i64 = 32 * 1024 * 1024;
+/// How often mapped pages are given back.
+const RELEASE_PERIOD: Duration = Duration::from_millis(500);
 
 /// Resolves once an append is durable (or the flush failed).
 pub type Durable = oneshot::Receiver<Result<(), String>>;
@@ -32,6 +34,10 @@ struct Shared {
     commit_log: Arc<CommitLog>,
     waiters: Mutex<Vec<Waiter>>,
     wake: Condvar,
+    /// Signalled (under `resolved_lock`) after each round of waiters is resolved, for
+    /// callers that block instead of awaiting.
+    resolved_lock: Mutex<()>,
+    resolved: Condvar,
     stop: AtomicBool,
     poisoned: OnceLock<String>,
 }
@@ -56,6 +62,8 @@ impl Flusher {
             commit_log,
             waiters: Mutex::new(Vec::new()),
             wake: Condvar::new(),
+            resolved_lock: Mutex::new(()),
+            resolved: Condvar::new(),
             stop: AtomicBool::new(false),
             poisoned: OnceLock::new(),
         });
@@ -100,6 +108,31 @@ impl Flusher {
         rx
     }
 
+    /// Blocks until `durable` resolves, at most `timeout`.
+    pub fn wait_blocking(&self, mut durable: Durable, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.shared.resolved_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            // Checked under the lock the flush thread signals with, so no wake-up is missed.
+            match durable.try_recv() {
+                Ok(Some(Ok(()))) => return Ok(()),
+                Ok(Some(Err(reason))) => return Err(StoreError::Poisoned(reason)),
+                Err(_) => return Err(StoreError::ShutDown),
+                Ok(None) => {}
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::FlushTimeout);
+            }
+            guard = self
+                .shared
+                .resolved
+                .wait_timeout(guard, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
     /// Flushes everything now (shutdown); fails if the store is poisoned.
     pub fn flush_all(&self) -> Result<i64> {
         if let Some(reason) = self.poisoned() {
@@ -125,10 +158,7 @@ fn flush_once(shared: &Shared) -> std::result::Result<i64, String> {
         return Err(reason.clone());
     }
     match shared.commit_log.flush() {
-        Ok(flushed) => {
-            shared.commit_log.release_flushed_pages(RESIDENT_WINDOW);
-            Ok(flushed)
-        }
+        Ok(flushed) => Ok(flushed),
         Err(e) => {
             let reason = format!("commit-log flush failed: {e}");
             error!("{reason}; refusing further writes");
@@ -138,11 +168,28 @@ fn flush_once(shared: &Shared) -> std::result::Result<i64, String> {
     }
 }
 
+/// Wakes blocked waiters after their handles were resolved.
+fn signal_resolved(shared: &Shared) {
+    let _guard = shared.resolved_lock.lock().unwrap_or_else(PoisonError::into_inner);
+    shared.resolved.notify_all();
+}
+
+/// Drops mapped pages no longer needed (see `CommitLog::release_flushed_pages`), at most
+/// once per `RELEASE_PERIOD`, whether or not anything was written (reads map pages too).
+fn release_pages(shared: &Shared, last: &mut Instant) {
+    if last.elapsed() >= RELEASE_PERIOD {
+        shared.commit_log.release_flushed_pages(RESIDENT_WINDOW);
+        *last = Instant::now();
+    }
+}
+
 fn group_commit(shared: &Shared) {
+    let mut last_release = Instant::now();
     loop {
+        release_pages(shared, &mut last_release);
         let batch: Vec<Waiter> = {
             let mut waiters = shared.waiters.lock().unwrap_or_else(PoisonError::into_inner);
-            while waiters.is_empty() && !shared.stop.load(Ordering::Acquire) {
+            if waiters.is_empty() && !shared.stop.load(Ordering::Acquire) {
                 let (guard, _) = shared
                     .wake
                     .wait_timeout(waiters, Duration::from_millis(10))
@@ -150,14 +197,23 @@ fn group_commit(shared: &Shared) {
                 waiters = guard;
             }
             if waiters.is_empty() {
-                let _ = flush_once(shared);
-                return; // stopping
+                if shared.stop.load(Ordering::Acquire) {
+                    let _ = flush_once(shared);
+                    return;
+                }
+                continue;
             }
             std::mem::take(&mut *waiters)
         };
         // Everything registered so far was published before it registered, so this one
         // flush covers every waiter of the batch.
+        let started = Instant::now();
         let outcome = flush_once(shared);
+        tracing::trace!(
+            waiters = batch.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "group commit"
+        );
         let mut later = Vec::new();
         for (end, tx) in batch {
             match &outcome {
@@ -173,12 +229,15 @@ fn group_commit(shared: &Shared) {
         if !later.is_empty() {
             shared.waiters.lock().unwrap_or_else(PoisonError::into_inner).extend(later);
         }
+        signal_resolved(shared);
     }
 }
 
 fn periodic(shared: &Shared, interval: Duration, thorough: Duration, least: i64) {
     let mut last_thorough = Instant::now();
+    let mut last_release = Instant::now();
     loop {
+        release_pages(shared, &mut last_release);
         {
             let waiters = shared.waiters.lock().unwrap_or_else(PoisonError::into_inner);
             let _ =
@@ -203,6 +262,7 @@ fn periodic(shared: &Shared, interval: Duration, thorough: Duration, least: i64)
                     }
                 }
             }
+            signal_resolved(shared);
         }
         if stopping {
             return;

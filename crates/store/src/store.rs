@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use ferromq_protocol::message::layout::{store_timestamp_pos, SYS_FLAG_POS};
-use ferromq_protocol::message::{property, StoredMessage};
+use ferromq_protocol::message::{property, OffsetMsgId, StoredMessage};
 use tracing::info;
 
 use crate::background::{self, Background, Parts, DISK_FULL_BIT};
@@ -31,6 +31,9 @@ const MAX_FILTER_SCAN: usize = 800;
 pub struct PutResult {
     /// One per message (one for a single append).
     pub appended: Vec<Appended>,
+    /// The offset message id of each message (store host and commit-log offset, §6.4), as
+    /// the send response's `msgId` carries it.
+    pub msg_ids: Vec<String>,
     /// Resolves once the messages are on disk; `None` when the append is already done
     /// (ASYNC_FLUSH, or the message says `WAIT=false`).
     pub durable: Option<Durable>,
@@ -51,6 +54,7 @@ pub struct Store {
     flusher: Flusher,
     background: Background,
     abort: Option<AbortMarker>,
+    recovered_after_crash: bool,
     _lock: FolderLock,
 }
 
@@ -132,7 +136,15 @@ impl Store {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "store open"
         );
-        Ok(Store { parts, flusher, background, abort: Some(abort), _lock: lock })
+        let recovered_after_crash = matches!(start, RecoveryStart::Crash { .. });
+        Ok(Store {
+            parts,
+            flusher,
+            background,
+            abort: Some(abort),
+            recovered_after_crash,
+            _lock: lock,
+        })
     }
 
     /// The configuration.
@@ -174,14 +186,18 @@ impl Store {
         let appended = self.parts.commit_log.append(encoded, now_millis())?;
         self.wake_dispatcher();
         let end = appended.physical_offset + i64::from(appended.size);
-        Ok(PutResult { durable: self.durable_if_needed(msg, end), appended: vec![appended] })
+        Ok(PutResult {
+            durable: self.durable_if_needed(msg, end),
+            msg_ids: vec![OffsetMsgId::new(msg.store_host, appended.physical_offset).encode()],
+            appended: vec![appended],
+        })
     }
 
     /// Appends messages of one topic and queue with consecutive queue offsets.
     pub fn put_batch(&self, msgs: &[StoredMessage]) -> Result<PutResult> {
         self.check_writable()?;
         let Some(first) = msgs.first() else {
-            return Ok(PutResult { appended: Vec::new(), durable: None });
+            return Ok(PutResult { appended: Vec::new(), msg_ids: Vec::new(), durable: None });
         };
         if msgs.iter().any(|m| m.topic != first.topic || m.queue_id != first.queue_id) {
             return Err(StoreError::IllegalMessage(
@@ -196,7 +212,11 @@ impl Store {
         let appended = self.parts.commit_log.append_batch(encoded, now_millis())?;
         self.wake_dispatcher();
         let end = appended.last().map(|a| a.physical_offset + i64::from(a.size)).unwrap_or(0);
-        Ok(PutResult { durable: self.durable_if_needed(first, end), appended })
+        let msg_ids = appended
+            .iter()
+            .map(|a| OffsetMsgId::new(first.store_host, a.physical_offset).encode())
+            .collect();
+        Ok(PutResult { durable: self.durable_if_needed(first, end), msg_ids, appended })
     }
 
     fn durable_if_needed(&self, msg: &StoredMessage, end: i64) -> Option<Durable> {
@@ -205,19 +225,9 @@ impl Store {
         (self.flusher.mode() == FlushDiskType::SyncFlush && wait).then(|| self.flusher.durable(end))
     }
 
-    /// Blocks until everything below `end` is on disk, at most `timeout`.
+    /// Blocks until an append's `durable` handle resolves, at most `timeout`.
     pub fn wait_durable(&self, durable: Durable, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        let mut durable = durable;
-        loop {
-            match durable.try_recv() {
-                Ok(Some(Ok(()))) => return Ok(()),
-                Ok(Some(Err(reason))) => return Err(StoreError::Poisoned(reason)),
-                Err(_) => return Err(StoreError::ShutDown),
-                Ok(None) if Instant::now() >= deadline => return Err(StoreError::FlushTimeout),
-                Ok(None) => std::thread::sleep(Duration::from_micros(200)),
-            }
-        }
+        self.flusher.wait_blocking(durable, timeout)
     }
 
     fn wake_dispatcher(&self) {
@@ -339,9 +349,21 @@ impl Store {
         Ok(first.and_then(|e| self.store_time_at(e.commit_log_offset)))
     }
 
-    /// The whole record at commit-log `offset` (lookup by offset message id).
+    /// The whole record at commit-log `offset`.
     pub fn message_at(&self, offset: i64) -> Option<Bytes> {
         self.parts.commit_log.read_record(offset)
+    }
+
+    /// The record an offset message id (as in send responses) points at; `None` for an id
+    /// that does not decode or points at nothing stored.
+    pub fn message_by_id(&self, msg_id: &str) -> Option<Bytes> {
+        let id = OffsetMsgId::decode(msg_id).ok()?;
+        self.message_at(id.commit_log_offset)
+    }
+
+    /// Whether this open found that the last run had crashed (and recovered by scanning).
+    pub fn recovered_after_crash(&self) -> bool {
+        self.recovered_after_crash
     }
 
     /// Messages of `topic` whose KEYS include `key` or whose UNIQ_KEY is `key`, stored within

@@ -14,6 +14,9 @@ use bytes::Bytes;
 use ferromq_protocol::message::{property, Properties, StoredMessage};
 use ferromq_store::{AllMessages, FlushDiskType, Store, StoreConfig};
 
+/// Prepared messages a throughput run cycles through (a multiple of every batch size used).
+const POOL: u64 = 4096;
+
 /// Options of `ferromq bench store`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,6 +47,9 @@ pub struct Args {
     /// Print `ack <queue> <queueOffset> <physicalOffset> <key> <bodyHex>` per acknowledged append.
     #[arg(long)]
     print_acks: bool,
+    /// Do not pre-fault commit-log pages ahead of the append point (`warmMapedFileEnable`).
+    #[arg(long)]
+    no_warm: bool,
     /// Skip the read phase.
     #[arg(long)]
     no_read: bool,
@@ -78,6 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         disk_space_clean_forcibly_ratio: 100,
         disk_space_warning_level_ratio: 100,
         delete_when: String::new(),
+        warm_mapped_file_enable: !args.no_warm,
         ..StoreConfig::default()
     };
     let store = Arc::new(Store::open(config, None)?);
@@ -118,6 +125,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report("append", total, args.size, elapsed);
     }
     if !args.no_read && !args.print_acks {
+        let dispatch_started = Instant::now();
+        while store.dispatched() < store.commit_log_range().1 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        println!(
+            "dispatch caught up {} ms after the last append",
+            dispatch_started.elapsed().as_millis()
+        );
         read_all(&store, queues, args.size)?;
     }
     if let Some((rss, anon, file)) = super::resident_memory() {
@@ -149,34 +164,52 @@ fn write_loop(
 ) -> anyhow::Result<()> {
     let born_host = "127.0.0.1:40000".parse()?;
     let store_host = "127.0.0.1:10911".parse()?;
-    let mut stdout = std::io::stdout().lock();
+    let make = |s: u64, queue_id: i32| -> StoredMessage {
+        let key = format!("k{thread}-{s}");
+        let mut properties = Properties::new();
+        properties.insert(property::KEYS, key.as_str());
+        properties.insert(property::TAGS, "bench");
+        StoredMessage {
+            topic: "BenchmarkStore".into(),
+            queue_id,
+            body: body(thread, s, size),
+            born_timestamp: ferromq_store::now_millis(),
+            born_host,
+            store_host,
+            properties,
+            ..StoredMessage::default()
+        }
+    };
+    // Throughput runs cycle through prepared messages, so the bench measures the store and
+    // not message construction; crash runs (`print`) make every message unique.
+    let pool: Vec<StoredMessage> = if print {
+        Vec::new()
+    } else {
+        // At least one prepared message per queue, so every queue is written.
+        let wanted = POOL.max(queues as u64 * batch as u64);
+        let len = (wanted / batch as u64).max(1) * batch as u64;
+        (0..len).map(|i| make(i, ((i / batch as u64) as i32 + thread as i32) % queues)).collect()
+    };
     let mut seq = 0u64;
     while seq < count {
         let n = (batch as u64).min(count - seq);
         let queue_id = ((seq / batch as u64) as i32 + thread as i32) % queues;
-        let msgs: Vec<StoredMessage> = (seq..seq + n)
-            .map(|s| {
-                let key = format!("k{thread}-{s}");
-                let mut properties = Properties::new();
-                properties.insert(property::KEYS, key.as_str());
-                properties.insert(property::TAGS, "bench");
-                StoredMessage {
-                    topic: "BenchmarkStore".into(),
-                    queue_id,
-                    body: body(thread, s, size),
-                    born_timestamp: ferromq_store::now_millis(),
-                    born_host,
-                    store_host,
-                    properties,
-                    ..StoredMessage::default()
-                }
-            })
-            .collect();
-        let result = if n == 1 { store.put(&msgs[0])? } else { store.put_batch(&msgs)? };
+        let owned: Vec<StoredMessage>;
+        let msgs: &[StoredMessage] = if print {
+            owned = (seq..seq + n).map(|s| make(s, queue_id)).collect();
+            &owned
+        } else {
+            let at = (seq % pool.len() as u64) as usize;
+            let end = (at + n as usize).min(pool.len());
+            &pool[at..end]
+        };
+        let result = if msgs.len() == 1 { store.put(&msgs[0])? } else { store.put_batch(msgs)? };
         if let Some(durable) = result.durable {
             store.wait_durable(durable, store.config().sync_flush_timeout())?;
         }
         if print {
+            // Locked per batch: a writer must never hold stdout while it waits on the store.
+            let mut stdout = std::io::stdout().lock();
             for (msg, placed) in msgs.iter().zip(&result.appended) {
                 let key = msg.properties.get(property::KEYS).unwrap_or_default();
                 writeln!(
@@ -191,8 +224,8 @@ fn write_loop(
             }
             stdout.flush()?;
         }
-        seq += n;
-        done.fetch_add(n, Ordering::Relaxed);
+        seq += msgs.len() as u64;
+        done.fetch_add(msgs.len() as u64, Ordering::Relaxed);
     }
     Ok(())
 }

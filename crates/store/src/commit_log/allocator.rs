@@ -11,12 +11,19 @@ use super::segment;
 use crate::error::{Result, StoreError};
 use crate::mmap::{MappedFile, Writer};
 
+/// How far ahead of the append point pages are kept mapped, and how often that is renewed:
+/// enough for 32 MiB / 10 ms = 3.2 GB/s of appends, while holding RSS to 32 MiB.
+const WARM_AHEAD: usize = 32 * 1024 * 1024;
+const WARM_PERIOD: std::time::Duration = std::time::Duration::from_millis(10);
+
 #[derive(Debug, Default)]
 struct State {
     /// Start offset of the segment wanted next.
     wanted: Option<i64>,
     /// A prepared segment and its writer.
     ready: Option<(i64, Writer)>,
+    /// The segment being written, whose pages just ahead of the append point are kept mapped.
+    current: Option<Arc<MappedFile>>,
     stop: bool,
 }
 
@@ -41,6 +48,12 @@ impl Allocator {
             .spawn(move || run(&worker_shared, &worker_dir, segment_size, warm))
             .map_err(|e| StoreError::io(&dir, e))?;
         Ok(Allocator { shared, worker: Some(worker), dir, segment_size, warm })
+    }
+
+    /// Names the segment being written, so its next pages are kept mapped ahead of appends.
+    pub fn set_current(&self, file: Arc<MappedFile>) {
+        let (lock, _) = &*self.shared;
+        lock.lock().unwrap_or_else(PoisonError::into_inner).current = Some(file);
     }
 
     /// Asks for the segment starting at `start` to be prepared.
@@ -76,6 +89,7 @@ impl Allocator {
                 create(&self.dir, start, self.segment_size, self.warm)?
             }
         };
+        self.set_current(Arc::clone(writer.file()));
         self.prepare(start + self.segment_size as i64);
         Ok(writer)
     }
@@ -110,7 +124,13 @@ fn run(shared: &(Mutex<State>, Condvar), dir: &std::path::Path, segment_size: us
                         break wanted;
                     }
                 }
-                state = wake.wait(state).unwrap_or_else(PoisonError::into_inner);
+                if warm {
+                    if let Some(current) = &state.current {
+                        current.prefault(current.published(), WARM_AHEAD);
+                    }
+                }
+                state =
+                    wake.wait_timeout(state, WARM_PERIOD).unwrap_or_else(PoisonError::into_inner).0;
             }
         };
         match create(dir, wanted, segment_size, warm) {
@@ -139,7 +159,11 @@ fn create(dir: &std::path::Path, start: i64, size: usize, warm: bool) -> Result<
     let mut writer =
         file.writer().ok_or_else(|| StoreError::Corrupt("segment writer taken".into()))?;
     if warm {
+        // Touching every page makes the kernel allocate the page-cache pages now, off the
+        // append path; releasing the mapping right after keeps them out of this process's
+        // RSS (an append then only maps an existing page, a much cheaper fault).
         writer.pretouch();
+        file.release_pages(0, size);
     }
     Ok(writer)
 }

@@ -180,6 +180,7 @@ impl CommitLog {
                 writer
             }
         };
+        allocator.set_current(Arc::clone(writer.file()));
         allocator.prepare(write_start + segment_size as i64);
         info!(dir = %dir.display(), end, segments = opened.len(), "commit log opened");
         Ok(CommitLog {
@@ -396,13 +397,19 @@ impl CommitLog {
         self.max_offset() - self.flushed()
     }
 
-    /// Drops flushed pages older than `keep` bytes behind the append point from this
-    /// process's memory (they stay in the page cache): RSS stays bounded.
+    /// Drops pages from this process's memory (they stay in the page cache, so nothing is
+    /// lost and a later read maps them again): every flushed page of earlier segments, and
+    /// those of the current segment more than `keep` bytes behind the append point. Called
+    /// after each flush, it keeps RSS bounded whatever has been written or read.
     pub fn release_flushed_pages(&self, keep: i64) {
-        let limit = self.flushed().min(self.max_offset() - keep);
-        for segment in self.read_segments().iter().filter(|s| s.start < limit) {
-            let local = (limit.min(segment.end()) - segment.start) as usize;
-            segment.file.release_pages(0, local);
+        let flushed = self.flushed();
+        let limit = flushed.min(self.max_offset() - keep);
+        for segment in self.read_segments().iter() {
+            if segment.end() <= flushed {
+                segment.file.release_pages(0, segment.file.len());
+            } else if segment.start < limit {
+                segment.file.release_pages(0, (limit - segment.start) as usize);
+            }
         }
     }
 
