@@ -7,5 +7,6 @@
 mod damage;
 mod lifecycle;
 mod million;
+mod reads;
 mod retention;
 mod support;
