@@ -1,5 +1,6 @@
 //! End-to-end tests that start real `ferromq` processes on loopback.
 
+mod broker;
 mod namesrv;
 mod store_crash;
 mod support;

@@ -40,3 +40,53 @@ impl Namesrv {
         Namesrv { process, addr, _dir: dir }
     }
 }
+
+/// A `ferromq standalone` process (name server and broker), killed when dropped.
+pub struct Standalone {
+    pub process: ChildProcess,
+    pub namesrv: SocketAddr,
+    pub broker: SocketAddr,
+    pub dir: TempDir,
+}
+
+impl Standalone {
+    /// Starts standalone on free ports with a fresh data folder.
+    pub fn start() -> Standalone {
+        let dir = temp_dir();
+        Self::start_in(dir)
+    }
+
+    /// Starts standalone with its data in `dir` (reused across restarts).
+    pub fn start_in(dir: TempDir) -> Standalone {
+        let (namesrv_port, broker_port) = (free_port(), free_port());
+        let data = dir.path().join("data").display().to_string();
+        let process = ChildProcess::spawn(
+            "standalone",
+            &ferromq_bin(),
+            &[
+                "standalone",
+                "--data",
+                &data,
+                "--listen-addr",
+                "127.0.0.1",
+                "--namesrv-port",
+                &namesrv_port.to_string(),
+                "--broker-port",
+                &broker_port.to_string(),
+            ],
+            dir.path(),
+        );
+        let namesrv: SocketAddr = format!("127.0.0.1:{namesrv_port}").parse().unwrap();
+        let broker: SocketAddr = format!("127.0.0.1:{broker_port}").parse().unwrap();
+        wait_for_listener(namesrv, START_TIMEOUT);
+        wait_for_listener(broker, START_TIMEOUT);
+        Standalone { process, namesrv, broker, dir }
+    }
+
+    /// Kills the process (SIGKILL) and starts it again on the same data, returning the new one.
+    pub fn kill_and_restart(mut self) -> Standalone {
+        self.process.kill9();
+        let Standalone { dir, .. } = self;
+        Self::start_in(dir)
+    }
+}

@@ -1,9 +1,11 @@
 //! The `ferromq` binary: one executable for every role, chosen by subcommand.
 
 mod bench;
+mod broker;
 mod namesrv;
 mod settings;
 mod shutdown;
+mod standalone;
 
 use clap::{Parser, Subcommand};
 
@@ -17,8 +19,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a name server and a broker in one process, data in a local folder.
+    Standalone(standalone::Args),
     /// Run a name server (routing for producers and consumers).
     Namesrv(namesrv::Args),
+    /// Run a broker (stores messages and serves producers and consumers).
+    Broker(broker::Args),
     /// Measure throughput and latency.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -28,7 +34,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        Command::Standalone(args) => runtime()?.block_on(standalone::run(args)),
         Command::Namesrv(args) => runtime()?.block_on(namesrv::run(args)),
+        Command::Broker(args) => runtime()?.block_on(broker::run(args)),
         Command::Bench(bench) => bench::run(bench),
     }
 }

@@ -15,6 +15,26 @@ pub fn load<T: DeserializeOwned + Default>(path: Option<&Path>) -> anyhow::Resul
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
+/// Like [`load`], but for configs that cannot reject unknown keys themselves (flattened
+/// sections): every key of the file must be one the defaults know, so a typo is an error
+/// instead of a silently ignored setting.
+pub fn load_checked<T: DeserializeOwned + Default + serde::Serialize>(
+    path: Option<&Path>,
+) -> anyhow::Result<T> {
+    let Some(path) = path else {
+        return Ok(T::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+    let known = toml::Table::try_from(T::default()).context("cannot list the known settings")?;
+    if let Some(unknown) = table.keys().find(|k| !known.contains_key(*k)) {
+        anyhow::bail!("invalid config file {}: unknown setting `{unknown}`", path.display());
+    }
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
 /// Splits `host:port` (a bare port means all interfaces).
 pub fn split_listen(listen: &str) -> anyhow::Result<(String, u16)> {
     if let Ok(port) = listen.parse::<u16>() {

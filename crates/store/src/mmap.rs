@@ -254,18 +254,6 @@ impl Writer {
     pub fn publish(&self) {
         self.file.published.store(self.position, Ordering::Release);
     }
-
-    /// Touches every page after the position so later writes do not page-fault (each
-    /// unpublished page is written with zeros, which it already holds).
-    pub fn pretouch(&mut self) {
-        let mut pos = self.position.next_multiple_of(PAGE_SIZE);
-        while pos < self.file.len {
-            // SAFETY: `pos` is inside the mapping and above the published position, which
-            // only this writer touches; a volatile write keeps the compiler from dropping it.
-            unsafe { std::ptr::write_volatile(self.file.map.as_mut_ptr().add(pos), 0u8) };
-            pos += PAGE_SIZE;
-        }
-    }
 }
 
 /// Keeps a mapping alive for as long as `Bytes` refer into it.
@@ -305,7 +293,6 @@ mod tests {
         assert_eq!(&bytes[..], b"ell");
         assert_eq!(file.read(0, 8), Some(&b"helloabc"[..]));
         assert!(!writer.write(&vec![0u8; 3 * PAGE_SIZE]), "does not fit");
-        writer.pretouch();
         file.flush_range(0, 8).unwrap();
         file.release_pages(0, 3 * PAGE_SIZE);
         assert_eq!(file.read(0, 8), Some(&b"helloabc"[..]), "released pages read back");

@@ -49,11 +49,6 @@ impl Default for SubscriptionData {
     }
 }
 
-/// Java's `String.hashCode`: `s[0]*31^(n-1) + … + s[n-1]` over UTF-16 units, wrapping.
-fn java_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
-}
-
 impl SubscriptionData {
     /// A tag subscription from an expression such as `*` or `TagA || TagB`, versioned now.
     ///
@@ -71,7 +66,7 @@ impl SubscriptionData {
         }
         data.sub_string = expression.to_owned();
         for tag in expression.split("||").map(str::trim).filter(|t| !t.is_empty()) {
-            data.code_set.insert(java_hash(tag));
+            data.code_set.insert(crate::message::java_string_hash(tag));
             data.tags_set.insert(tag.to_owned());
         }
         data
@@ -136,12 +131,12 @@ mod tests {
 
     #[test]
     fn java_hash_code() {
-        assert_eq!(java_hash("TagA"), 2598919);
-        assert_eq!(java_hash(""), 0);
+        assert_eq!(crate::message::java_string_hash("TagA"), 2598919);
+        assert_eq!(crate::message::java_string_hash(""), 0);
         // Wraps like Java: "polygenelubricants".hashCode() == Integer.MIN_VALUE.
-        assert_eq!(java_hash("polygenelubricants"), i32::MIN);
+        assert_eq!(crate::message::java_string_hash("polygenelubricants"), i32::MIN);
         // UTF-16 units, not bytes or chars: U+1F600 is the pair D83D DE00.
-        assert_eq!(java_hash("😀"), 0xD83D * 31 + 0xDE00);
+        assert_eq!(crate::message::java_string_hash("😀"), 0xD83D * 31 + 0xDE00);
     }
 
     #[test]
@@ -154,7 +149,13 @@ mod tests {
         let s = SubscriptionData::new("T", "TagA || TagB ||  ||TagA");
         assert_eq!(s.sub_string, "TagA || TagB ||  ||TagA");
         assert_eq!(s.tags_set, BTreeSet::from(["TagA".into(), "TagB".into()]));
-        assert_eq!(s.code_set, BTreeSet::from([java_hash("TagA"), java_hash("TagB")]));
+        assert_eq!(
+            s.code_set,
+            BTreeSet::from([
+                crate::message::java_string_hash("TagA"),
+                crate::message::java_string_hash("TagB")
+            ])
+        );
         assert_eq!(s.expression_type, "TAG");
         assert!(s.sub_version > 0);
 

@@ -15,6 +15,8 @@ use crate::mmap::{MappedFile, Writer};
 /// enough for 32 MiB / 10 ms = 3.2 GB/s of appends, while holding RSS to 32 MiB.
 const WARM_AHEAD: usize = 32 * 1024 * 1024;
 const WARM_PERIOD: std::time::Duration = std::time::Duration::from_millis(10);
+/// Pages of a prepared segment are allocated this many bytes at a time.
+const WARM_CHUNK: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Default)]
 struct State {
@@ -86,7 +88,7 @@ impl Allocator {
             Some(writer) => writer,
             None => {
                 debug!(start, "no prepared segment; creating it now");
-                create(&self.dir, start, self.segment_size, self.warm)?
+                create(&self.dir, start, self.segment_size, self.warm, false)?
             }
         };
         self.set_current(Arc::clone(writer.file()));
@@ -133,7 +135,7 @@ fn run(shared: &(Mutex<State>, Condvar), dir: &std::path::Path, segment_size: us
                     wake.wait_timeout(state, WARM_PERIOD).unwrap_or_else(PoisonError::into_inner).0;
             }
         };
-        match create(dir, wanted, segment_size, warm) {
+        match create(dir, wanted, segment_size, warm, true) {
             Ok(writer) => {
                 let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
                 state.ready = Some((wanted, writer));
@@ -144,8 +146,17 @@ fn run(shared: &(Mutex<State>, Condvar), dir: &std::path::Path, segment_size: us
 }
 
 /// Creates (or, when a prepared empty file is left from before, reopens) the segment at
-/// `start`, makes its existence durable, and warms its pages.
-fn create(dir: &std::path::Path, start: i64, size: usize, warm: bool) -> Result<Writer> {
+/// `start` and makes its existence durable. When warming, a segment prepared in the
+/// background (`whole`) has all its page-cache pages allocated now, chunk by chunk, each
+/// chunk unmapped again right away so RSS stays low; a segment needed at once only gets its
+/// first pages mapped (the allocator keeps mapping ahead of the append point from then on).
+fn create(
+    dir: &std::path::Path,
+    start: i64,
+    size: usize,
+    warm: bool,
+    whole: bool,
+) -> Result<Writer> {
     let path = segment::path(dir, start);
     let file = match MappedFile::create(&path, size) {
         Ok(file) => file,
@@ -156,16 +167,20 @@ fn create(dir: &std::path::Path, start: i64, size: usize, warm: bool) -> Result<
     };
     sync_file_and_dir(&path)?;
     let file = Arc::new(file);
-    let mut writer =
-        file.writer().ok_or_else(|| StoreError::Corrupt("segment writer taken".into()))?;
-    if warm {
-        // Touching every page makes the kernel allocate the page-cache pages now, off the
-        // append path; releasing the mapping right after keeps them out of this process's
-        // RSS (an append then only maps an existing page, a much cheaper fault).
-        writer.pretouch();
-        file.release_pages(0, size);
+    if warm && whole {
+        let mut pos = 0;
+        while pos < size {
+            file.prefault(pos, WARM_CHUNK);
+            file.release_pages(pos, WARM_CHUNK);
+            pos += WARM_CHUNK;
+            // Leave the CPU to the request path between chunks.
+            std::thread::yield_now();
+        }
     }
-    Ok(writer)
+    if warm {
+        file.prefault(0, WARM_AHEAD);
+    }
+    file.writer().ok_or_else(|| StoreError::Corrupt("segment writer taken".into()))
 }
 
 /// Makes a new file's size and directory entry durable.

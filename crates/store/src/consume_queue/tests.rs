@@ -479,9 +479,12 @@ fn readers_never_see_a_partial_entry() {
     let dir = tempfile::tempdir().unwrap();
     let cq = Arc::new(open(dir.path(), 64));
     let done = Arc::new(AtomicBool::new(false));
+    // Readers count what they read, so the writer can make sure they overlap with it.
+    let read_so_far = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let readers: Vec<_> = (0..3)
         .map(|r| {
-            let (cq, done) = (Arc::clone(&cq), Arc::clone(&done));
+            let (cq, done, read_so_far) =
+                (Arc::clone(&cq), Arc::clone(&done), Arc::clone(&read_so_far));
             std::thread::spawn(move || {
                 let mut seen = 0u64;
                 let mut step = r as i64;
@@ -507,6 +510,7 @@ fn readers_never_see_a_partial_entry() {
                         }
                     }
                     seen += got.len() as u64;
+                    read_so_far.fetch_add(got.len() as u64, Ordering::Relaxed);
                 }
                 seen
             })
@@ -525,7 +529,15 @@ fn readers_never_see_a_partial_entry() {
     };
     let mut next = 0i64;
     let mut size = 1;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while next < 20_000 {
+        if next >= 10_000 {
+            // Halfway: wait until the readers have read while writes were going on.
+            while read_so_far.load(Ordering::Relaxed) == 0 {
+                assert!(std::time::Instant::now() < deadline, "readers never ran");
+                std::thread::yield_now();
+            }
+        }
         size = size % 7 + 1;
         cq.append(next, &entries(next..next + size)).unwrap();
         next += size;

@@ -1,0 +1,148 @@
+//! Starting and stopping a broker: open the store and metadata, bind the port, register with
+//! the name servers, run the housekeeping tasks, and on stop unregister, persist and close
+//! the store cleanly.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_remoting::{ClientConfig, RemotingClient, Server, ServerConfig};
+use ferromq_store::meta::SystemTopicOptions;
+use ferromq_store::Store;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::clients::ClientManager;
+use crate::config::BrokerConfig;
+use crate::error::BrokerError;
+use crate::locks::RebalanceLocks;
+use crate::long_polling::LongPolling;
+use crate::processor::BrokerProcessor;
+use crate::register;
+use crate::state::BrokerState;
+
+/// Period of the client-expiry scan (RocketMQ: 10 s).
+const CLIENT_SCAN: Duration = Duration::from_secs(10);
+
+/// A broker bound to its port, ready to serve.
+#[derive(Debug)]
+pub struct Broker {
+    server: Server,
+    state: Arc<BrokerState>,
+}
+
+impl Broker {
+    /// Validates `config`, opens (recovering) the store and metadata, and binds the port.
+    pub async fn bind(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        config.validate()?;
+        let store_host: SocketAddr = config.broker_addr().parse().map_err(|_| {
+            BrokerError::Config(format!("bad broker address {}", config.broker_addr()))
+        })?;
+        let pulls = Arc::new(LongPolling::default());
+        let store_config = config.store.clone();
+        let listener = Arc::clone(&pulls);
+        let store = tokio::task::spawn_blocking(move || Store::open(store_config, Some(listener)))
+            .await
+            .map_err(|e| BrokerError::Config(format!("store opening panicked: {e}")))??;
+        let (topics, offsets, groups) = BrokerState::open_meta(&config)?;
+        let mut options = SystemTopicOptions::new(&config.broker_cluster_name, &config.broker_name);
+        options.auto_create_topic_enable = config.auto_create_topic_enable;
+        options.default_topic_queue_nums = config.default_topic_queue_nums;
+        topics.ensure_system_topics(&options);
+        topics.persist()?;
+        let addr = config.bind_addr();
+        let server_config = ServerConfig {
+            max_frame_size: ferromq_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind(&addr, server_config)
+            .await
+            .map_err(|source| BrokerError::Bind { addr, source })?;
+        let state = Arc::new(BrokerState {
+            locks: RebalanceLocks::new(Duration::from_millis(config.rebalance_lock_max_live_time)),
+            config,
+            store,
+            topics,
+            offsets,
+            groups,
+            clients: ClientManager::default(),
+            pulls,
+            store_host,
+            register_now: Notify::new(),
+        });
+        Ok(Broker { server, state })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.server.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then stops cleanly.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
+        let state = Arc::clone(&self.state);
+        let namesrv_client = Arc::new(RemotingClient::new(ClientConfig::default()));
+        let tasks = vec![
+            tokio::spawn({
+                let (state, client) = (Arc::clone(&state), Arc::clone(&namesrv_client));
+                async move { register::run(&state, &client).await }
+            }),
+            tokio::spawn(housekeeping(Arc::clone(&state))),
+        ];
+        info!(addr = ?self.server.local_addr().ok(), broker = %state.config.broker_name, "broker serving");
+        self.server.serve(Arc::new(BrokerProcessor::new(Arc::clone(&state))), shutdown).await;
+        for task in tasks {
+            task.abort();
+        }
+        register::unregister_all(&state, &namesrv_client).await;
+        persist(&state);
+        match Arc::try_unwrap(state) {
+            Ok(state) => {
+                tokio::task::spawn_blocking(move || state.store.shutdown())
+                    .await
+                    .map_err(|e| BrokerError::Config(format!("store shutdown panicked: {e}")))??;
+                info!("broker stopped");
+            }
+            Err(_) => {
+                warn!("broker state still in use at stop; the store will recover at the next start")
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Persists consumer offsets and any changed metadata.
+fn persist(state: &BrokerState) {
+    for (what, outcome) in [
+        ("consumer offsets", state.offsets.persist()),
+        ("topics", state.topics.persist()),
+        ("subscription groups", state.groups.persist()),
+    ] {
+        if let Err(e) = outcome {
+            warn!("cannot persist {what}: {e}");
+        }
+    }
+}
+
+/// Periodic work: persist offsets, expire silent clients, prune idle long-poll entries.
+async fn housekeeping(state: Arc<BrokerState>) {
+    let persist_every = Duration::from_millis(state.config.flush_consumer_offset_interval.max(100));
+    let mut persist_tick = tokio::time::interval(persist_every);
+    let mut scan_tick = tokio::time::interval(CLIENT_SCAN);
+    loop {
+        tokio::select! {
+            _ = persist_tick.tick() => {
+                let state = Arc::clone(&state);
+                let _ = tokio::task::spawn_blocking(move || persist(&state)).await;
+            }
+            _ = scan_tick.tick() => {
+                let expired = state.clients.expire(Duration::from_millis(state.config.channel_expired_timeout));
+                for group in expired {
+                    state.clients.notify_ids_changed(&group).await;
+                }
+                state.pulls.prune();
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The FerroMQ broker: serves its store over the RocketMQ remoting protocol — sends, pulls
+//! with long polling, client heartbeats and groups, consumer offsets, lookups and order
+//! locks — and registers its topics with the name servers.
+
+mod broker;
+mod clients;
+mod config;
+mod error;
+mod locks;
+mod long_polling;
+mod processor;
+mod register;
+mod state;
+
+pub use broker::Broker;
+pub use config::BrokerConfig;
+pub use error::BrokerError;

@@ -1,0 +1,102 @@
+//! Long polling: pulls that find nothing new are held until a message arrives in their queue
+//! or their suspend time runs out. The store's dispatcher announces arrivals; each waiting
+//! pull watches its queue's latest max offset.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use ferromq_store::ArrivalListener;
+use tokio::sync::watch;
+
+/// Queues that held pulls are waiting on.
+#[derive(Debug, Default)]
+pub struct LongPolling {
+    queues: Mutex<HashMap<(String, i32), watch::Sender<i64>>>,
+}
+
+impl LongPolling {
+    /// Waits until `topic`/`queue_id` holds messages past `offset` (its max offset is above
+    /// it), at most `timeout`; true if messages arrived. `current_max` is checked after the
+    /// watch is registered, so an arrival between the pull's read and the wait is not missed.
+    pub async fn wait(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        timeout: Duration,
+        current_max: impl Fn() -> i64,
+    ) -> bool {
+        let mut receiver = {
+            let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+            queues
+                .entry((topic.to_string(), queue_id))
+                .or_insert_with(|| watch::channel(0).0)
+                .subscribe()
+        };
+        if current_max() > offset {
+            return true;
+        }
+        let arrived = tokio::time::timeout(timeout, receiver.wait_for(|max| *max > offset)).await;
+        matches!(arrived, Ok(Ok(_)))
+    }
+
+    /// Forgets queues nobody waits on (called periodically to keep the table small).
+    pub fn prune(&self) {
+        self.queues
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, sender| sender.receiver_count() > 0);
+    }
+
+    /// Queues currently watched.
+    #[cfg(test)]
+    pub fn watched(&self) -> usize {
+        self.queues.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+impl ArrivalListener for LongPolling {
+    fn arrived(&self, topic: &str, queue_id: i32, max_offset: i64) {
+        let queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        // Only queues someone waits on are in the table; the lookup allocates nothing for
+        // the rest (the key is built only to compare).
+        if queues.is_empty() {
+            return;
+        }
+        if let Some(sender) = queues.get(&(topic.to_string(), queue_id)) {
+            sender.send_replace(max_offset);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_held_pull_wakes_on_arrival_and_times_out_otherwise() {
+        let polling = Arc::new(LongPolling::default());
+        let waiter = {
+            let polling = Arc::clone(&polling);
+            tokio::spawn(
+                async move { polling.wait("T", 1, 5, Duration::from_secs(30), || 5).await },
+            )
+        };
+        while polling.watched() == 0 {
+            tokio::task::yield_now().await;
+        }
+        polling.arrived("T", 2, 100); // another queue: no wake-up
+        polling.arrived("T", 1, 6);
+        assert!(waiter.await.unwrap());
+        assert!(
+            !polling.wait("T", 1, 6, Duration::from_millis(20), || 6).await,
+            "nothing new: timed out"
+        );
+        assert!(polling.wait("T", 1, 6, Duration::from_secs(30), || 7).await, "already there");
+        polling.prune();
+        assert_eq!(polling.watched(), 0);
+    }
+}

@@ -1,0 +1,81 @@
+//! `ferromq standalone`: a name server and a broker in one process, with a local data
+//! folder and RocketMQ's default ports — the quickest way to a working FerroMQ.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use ferromq_broker::{Broker, BrokerConfig};
+use ferromq_namesrv::{NameServer, NamesrvConfig};
+
+/// Options of `ferromq standalone`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Data folder for the broker's store and the name server's KV config.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Name server port.
+    #[arg(long, default_value_t = 9876)]
+    namesrv_port: u16,
+    /// Broker port.
+    #[arg(long, default_value_t = 10911)]
+    broker_port: u16,
+    /// Address both listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    listen_addr: String,
+    /// Address the broker publishes to clients (`brokerIP1`).
+    #[arg(long, default_value = "127.0.0.1")]
+    broker_ip: String,
+    /// TOML file with broker and store settings (the options above win).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// Runs both until asked to stop.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let namesrv_config = NamesrvConfig {
+        listen_addr: args.listen_addr.clone(),
+        listen_port: args.namesrv_port,
+        kv_config_path: args.data.join("namesrv").join("kvConfig.json"),
+        ..NamesrvConfig::default()
+    };
+    let namesrv = NameServer::bind(namesrv_config).await.context("cannot start the name server")?;
+    let namesrv_addr = namesrv.local_addr()?;
+
+    let mut broker_config: BrokerConfig = match &args.config {
+        Some(path) => crate::settings::load_checked(Some(path))?,
+        None => BrokerConfig { auto_create_topic_enable: true, ..BrokerConfig::default() },
+    };
+    broker_config.listen_addr = args.listen_addr.clone();
+    broker_config.listen_port = args.broker_port;
+    broker_config.broker_ip1 = args.broker_ip.clone();
+    broker_config.namesrv_addr = format!("127.0.0.1:{}", namesrv_addr.port());
+    broker_config.store.store_path_root_dir = args.data.join("store");
+    let broker = Broker::bind(broker_config).await.context("cannot start the broker")?;
+    let broker_addr = broker.local_addr()?;
+
+    println!("FerroMQ standalone is up:");
+    println!(
+        "  name server  {namesrv_addr}   (clients: namesrvAddr=127.0.0.1:{})",
+        namesrv_addr.port()
+    );
+    println!(
+        "  broker       {broker_addr}   (published as {}:{})",
+        args.broker_ip,
+        broker_addr.port()
+    );
+    println!("  data         {}", args.data.display());
+    println!("Press Ctrl-C (or send SIGTERM) to stop.");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let namesrv_task = tokio::spawn(namesrv.run(stop(stop_rx.clone())));
+    let broker_task = tokio::spawn(broker.run(stop(stop_rx)));
+    crate::shutdown::signal().await;
+    let _ = stop_tx.send(true);
+    // The broker unregisters from the name server on its way out, so stop it first.
+    broker_task.await.context("broker task failed")??;
+    namesrv_task.await.context("name server task failed")?;
+    Ok(())
+}

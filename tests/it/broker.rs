@@ -1,0 +1,347 @@
+//! The broker over the wire, inside `ferromq standalone`, driven the way RocketMQ clients
+//! drive it: send, route lookup, pull (with long polling), heartbeats, offsets, lookups,
+//! locks, and bad requests.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferromq_protocol::body::{
+    ConsumerData, GetConsumerListByGroupResponseBody, HeartbeatData, LockBatchRequestBody,
+    LockBatchResponseBody, MessageQueue, SubscriptionData, TopicRouteData,
+};
+use ferromq_protocol::headers::*;
+use ferromq_protocol::message::{property, Properties, StoredMessage};
+use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
+use ferromq_remoting::{ClientConfig, RemotingClient};
+
+use crate::support::Standalone;
+
+const CALL: Duration = Duration::from_secs(10);
+const TOPIC: &str = "BrokerTest";
+const GROUP: &str = "broker-test-group";
+
+fn send_request(topic: &str, queue_id: i32, key: &str, tag: &str, body: &str) -> RemotingCommand {
+    let mut properties = Properties::new();
+    properties.insert(property::KEYS, key);
+    properties.insert(property::TAGS, tag);
+    properties.insert(property::UNIQ_KEY, format!("UNIQ-{key}"));
+    properties.insert("userProp", "v1");
+    let header = SendMessageRequestHeaderV2::from(SendMessageRequestHeader {
+        producer_group: "PG".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        flag: 0,
+        properties: Some(properties.encode()),
+        reconsume_times: Some(0),
+        unit_mode: Some(false),
+        batch: Some(false),
+        max_reconsume_times: None,
+        broker_name: None,
+    });
+    RemotingCommand::request(RequestCode::SEND_MESSAGE_V2)
+        .with_ext_fields(header.to_ext())
+        .with_body(Bytes::from(body.to_string()))
+}
+
+fn pull_request(
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    expression: &str,
+    suspend_ms: i64,
+) -> RemotingCommand {
+    let header = PullMessageRequestHeader {
+        consumer_group: GROUP.into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: PullSysFlag::SUSPEND | PullSysFlag::SUBSCRIPTION,
+        commit_offset: 0,
+        suspend_timeout_millis: suspend_ms,
+        subscription: Some(expression.into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+        request_source: None,
+        proxy_froward_client_id: None,
+    };
+    RemotingCommand::request(RequestCode::PULL_MESSAGE).with_ext_fields(header.to_ext())
+}
+
+async fn call(client: &RemotingClient, addr: &str, request: RemotingCommand) -> RemotingCommand {
+    client.invoke(addr, request, CALL).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_route_pull_and_lookups() {
+    let standalone = Standalone::start();
+    let broker = standalone.broker.to_string();
+    let namesrv = standalone.namesrv.to_string();
+    let client = RemotingClient::new(ClientConfig::default());
+
+    // A send to a new topic creates it (standalone auto-creates) and answers as RocketMQ.
+    let r = call(&client, &broker, send_request(TOPIC, 1, "k1", "TagA", "hello")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let sent = SendMessageResponseHeader::from_command(&r).unwrap();
+    assert_eq!((sent.queue_id, sent.queue_offset), (1, 0));
+    assert_eq!(sent.msg_id.len(), 32);
+    assert_eq!(sent.transaction_id.as_deref(), Some("UNIQ-k1"));
+    assert_eq!(r.ext_fields.get("MSG_REGION"), Some("DefaultRegion"));
+    assert_eq!(r.ext_fields.get("TRACE_ON"), Some("true"));
+
+    // The broker registered the new topic with the name server at once.
+    let route_header =
+        GetRouteInfoRequestHeader { topic: TOPIC.into(), accept_standard_json_only: Some(true) };
+    let deadline = Instant::now() + CALL;
+    let route = loop {
+        let r = call(
+            &client,
+            &namesrv,
+            RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC)
+                .with_ext_fields(route_header.to_ext()),
+        )
+        .await;
+        if r.response_code() == ResponseCode::SUCCESS {
+            break TopicRouteData::from_json(&r.body).unwrap();
+        }
+        assert!(Instant::now() < deadline, "topic never reached the name server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(route.broker_datas[0].broker_addrs[&0], broker);
+    assert_eq!(route.queue_datas[0].write_queue_nums, 4, "min(requested 4, TBW102's 8)");
+
+    call(&client, &broker, send_request(TOPIC, 1, "k2", "TagB", "world")).await;
+    // Pull everything, then only TagB: bodies, keys, tags and user properties intact.
+    let r = call(&client, &broker, pull_request(TOPIC, 1, 0, "*", 0)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let pulled = PullMessageResponseHeader::from_command(&r).unwrap();
+    assert_eq!((pulled.next_begin_offset, pulled.min_offset, pulled.max_offset), (2, 0, 2));
+    let messages = StoredMessage::decode_all(r.body.clone()).unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(&messages[0].body[..], b"hello");
+    assert_eq!(messages[0].properties.get(property::KEYS), Some("k1"));
+    assert_eq!(messages[0].properties.get("userProp"), Some("v1"));
+    assert_eq!(messages[0].properties.get(property::CLUSTER), Some("DefaultCluster"));
+    let r = call(&client, &broker, pull_request(TOPIC, 1, 0, "TagB", 0)).await;
+    let messages = StoredMessage::decode_all(r.body.clone()).unwrap();
+    assert_eq!(
+        messages.iter().map(|m| m.body.clone()).collect::<Vec<_>>(),
+        vec![Bytes::from("world")]
+    );
+    // Nothing new: PULL_NOT_FOUND with the four offsets filled in.
+    let r = call(&client, &broker, pull_request(TOPIC, 1, 2, "*", 0)).await;
+    assert_eq!(r.response_code(), ResponseCode::PULL_NOT_FOUND);
+    assert_eq!(r.ext_fields.get("nextBeginOffset"), Some("2"));
+    assert_eq!(r.ext_fields.get("suggestWhichBrokerId"), Some("0"));
+    // Offset too large: moved.
+    let r = call(&client, &broker, pull_request(TOPIC, 1, 99, "*", 0)).await;
+    assert_eq!(r.response_code(), ResponseCode::PULL_OFFSET_MOVED);
+
+    // By id and by key.
+    let view = ViewMessageRequestHeader {
+        topic: Some(TOPIC.into()),
+        offset: ferromq_protocol::message::OffsetMsgId::decode(&sent.msg_id)
+            .unwrap()
+            .commit_log_offset,
+    };
+    let r = call(
+        &client,
+        &broker,
+        RemotingCommand::request(RequestCode::VIEW_MESSAGE_BY_ID).with_ext_fields(view.to_ext()),
+    )
+    .await;
+    assert_eq!(&StoredMessage::decode_all(r.body.clone()).unwrap()[0].body[..], b"hello");
+    let query = QueryMessageRequestHeader {
+        topic: TOPIC.into(),
+        key: "k2".into(),
+        max_num: 32,
+        begin_timestamp: 0,
+        end_timestamp: i64::MAX,
+        unique_key_query: None,
+    };
+    let r = call(
+        &client,
+        &broker,
+        RemotingCommand::request(RequestCode::QUERY_MESSAGE).with_ext_fields(query.to_ext()),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    assert_eq!(&StoredMessage::decode_all(r.body.clone()).unwrap()[0].body[..], b"world");
+
+    // Offsets: committed, then read back; queue offsets.
+    let update = UpdateConsumerOffsetRequestHeader {
+        consumer_group: GROUP.into(),
+        topic: TOPIC.into(),
+        queue_id: 1,
+        commit_offset: 2,
+    };
+    call(
+        &client,
+        &broker,
+        RemotingCommand::request(RequestCode::UPDATE_CONSUMER_OFFSET)
+            .with_ext_fields(update.to_ext()),
+    )
+    .await;
+    let query = QueryConsumerOffsetRequestHeader {
+        consumer_group: GROUP.into(),
+        topic: TOPIC.into(),
+        queue_id: 1,
+        set_zero_if_not_found: Some(false),
+    };
+    let r = call(
+        &client,
+        &broker,
+        RemotingCommand::request(RequestCode::QUERY_CONSUMER_OFFSET)
+            .with_ext_fields(query.to_ext()),
+    )
+    .await;
+    assert_eq!(r.ext_fields.get("offset"), Some("2"));
+    let max = GetMaxOffsetRequestHeader { topic: TOPIC.into(), queue_id: 1, committed: true };
+    let r = call(
+        &client,
+        &broker,
+        RemotingCommand::request(RequestCode::GET_MAX_OFFSET).with_ext_fields(max.to_ext()),
+    )
+    .await;
+    assert_eq!(r.ext_fields.get("offset"), Some("2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_pull_is_answered_when_a_message_arrives() {
+    let standalone = Standalone::start();
+    let broker = standalone.broker.to_string();
+    let client = std::sync::Arc::new(RemotingClient::new(ClientConfig::default()));
+    let r = call(&client, &broker, send_request("LongPoll", 0, "first", "T", "first")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let puller = {
+        let (client, broker) = (client.clone(), broker.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let r = client
+                .invoke(
+                    &broker,
+                    pull_request("LongPoll", 0, 1, "*", 20_000),
+                    Duration::from_secs(30),
+                )
+                .await
+                .unwrap();
+            (r, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await; // let the pull be held
+    call(&client, &broker, send_request("LongPoll", 0, "second", "T", "second")).await;
+    let (r, waited) = puller.await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    assert_eq!(&StoredMessage::decode_all(r.body.clone()).unwrap()[0].body[..], b"second");
+    // Answered by the arrival, not by the 20 s suspend timeout (a loose functional bound).
+    assert!(waited < Duration::from_secs(10), "held pull took {waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_groups_and_locks() {
+    let standalone = Standalone::start();
+    let broker = standalone.broker.to_string();
+    let client = RemotingClient::new(ClientConfig::default());
+    let heartbeat = |client_id: &str| {
+        let data = HeartbeatData {
+            client_id: client_id.into(),
+            consumer_data_set: vec![ConsumerData {
+                group_name: GROUP.into(),
+                subscription_data_set: vec![SubscriptionData::new(TOPIC, "*")],
+                ..ConsumerData::default()
+            }],
+            ..HeartbeatData::default()
+        };
+        RemotingCommand::request(RequestCode::HEART_BEAT)
+            .with_body(data.to_json())
+            .with_serialize_type(SerializeType::RocketMq)
+    };
+    let r = call(&client, &broker, heartbeat("10.0.0.1@a")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    assert_eq!(r.ext_fields.get("IS_SUPPORT_HEART_BEAT_V2"), Some("true"));
+    call(&client, &broker, heartbeat("10.0.0.2@b")).await;
+    let list = GetConsumerListByGroupRequestHeader { consumer_group: GROUP.into() };
+    let r = call(
+        &client,
+        &broker,
+        RemotingCommand::request(RequestCode::GET_CONSUMER_LIST_BY_GROUP)
+            .with_ext_fields(list.to_ext()),
+    )
+    .await;
+    let ids = GetConsumerListByGroupResponseBody::from_json(&r.body).unwrap().consumer_id_list;
+    assert_eq!(ids, vec!["10.0.0.1@a", "10.0.0.2@b"]);
+
+    let mqs: BTreeSet<MessageQueue> =
+        (0..2).map(|i| MessageQueue::new(TOPIC, "broker-a", i)).collect();
+    let lock = |client_id: &str| {
+        let body = LockBatchRequestBody {
+            consumer_group: GROUP.into(),
+            client_id: client_id.into(),
+            mq_set: mqs.clone(),
+            only_this_broker: false,
+        };
+        RemotingCommand::request(RequestCode::LOCK_BATCH_MQ).with_body(body.to_json())
+    };
+    let r = call(&client, &broker, lock("10.0.0.1@a")).await;
+    assert_eq!(LockBatchResponseBody::from_json(&r.body).unwrap().lock_ok_mq_set, mqs);
+    let r = call(&client, &broker, lock("10.0.0.2@b")).await;
+    assert!(
+        LockBatchResponseBody::from_json(&r.body).unwrap().lock_ok_mq_set.is_empty(),
+        "held by a"
+    );
+
+    // Malformed requests: an error response, and the connection keeps serving.
+    let r = call(&client, &broker, RemotingCommand::request(RequestCode::PULL_MESSAGE)).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("consumerGroup"));
+    let r = call(&client, &broker, RemotingCommand::request(RequestCode(4242))).await;
+    assert_eq!(r.response_code(), ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
+    let r = call(&client, &broker, send_request("bad topic!", 0, "k", "t", "x")).await;
+    assert_eq!(r.response_code(), ResponseCode::INVALID_PARAMETER);
+    let r = call(&client, &broker, send_request(TOPIC, 100, "k", "t", "x")).await;
+    assert_eq!(r.response_code(), ResponseCode::INVALID_PARAMETER);
+    let r = call(
+        &client,
+        &broker,
+        RemotingCommand::request(RequestCode::HEART_BEAT)
+            .with_body(Bytes::from_static(b"{not json")),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_sends_survive_kill_9() {
+    let standalone = Standalone::start();
+    let client = RemotingClient::new(ClientConfig::default());
+    let broker = standalone.broker.to_string();
+    for i in 0..200 {
+        let r = call(
+            &client,
+            &broker,
+            send_request("Durable", 0, &format!("k{i}"), "T", &format!("body-{i}")),
+        )
+        .await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    let standalone = standalone.kill_and_restart();
+    let client = RemotingClient::new(ClientConfig::default());
+    let broker = standalone.broker.to_string();
+    let mut offset = 0;
+    let mut bodies = Vec::new();
+    while offset < 200 {
+        let r = call(&client, &broker, pull_request("Durable", 0, offset, "*", 0)).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+        for m in StoredMessage::decode_all(r.body.clone()).unwrap() {
+            bodies.push(String::from_utf8(m.body.to_vec()).unwrap());
+        }
+        offset = PullMessageResponseHeader::from_command(&r).unwrap().next_begin_offset;
+    }
+    assert_eq!(bodies, (0..200).map(|i| format!("body-{i}")).collect::<Vec<_>>());
+}
