@@ -345,3 +345,173 @@ async fn acknowledged_sends_survive_kill_9() {
     }
     assert_eq!(bodies, (0..200).map(|i| format!("body-{i}")).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_codes_as_rocketmq_tools_use_them() {
+    use ferromq_protocol::body::{
+        ConsumeStats, ConsumerConnection, KvTable, SubscriptionGroupConfig,
+        TopicConfigSerializeWrapper, TopicStatsTable,
+    };
+    let standalone = Standalone::start();
+    let broker = standalone.broker.to_string();
+    let namesrv = standalone.namesrv.to_string();
+    let client = RemotingClient::new(ClientConfig::default());
+    let admin = |code: RequestCode, header: &dyn Fn(&mut ferromq_protocol::ExtFields)| {
+        let mut fields = ferromq_protocol::ExtFields::new();
+        header(&mut fields);
+        RemotingCommand::request(code).with_ext_fields(fields)
+    };
+
+    // Create a topic of 3 queues; the name server learns it.
+    let create = CreateTopicRequestHeader {
+        topic: "AdminTopic".into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 3,
+        write_queue_nums: 3,
+        perm: 6,
+        topic_filter_type: TopicFilterType::SingleTag,
+        topic_sys_flag: None,
+        order: false,
+        attributes: None,
+        force: false,
+    };
+    let r = call(
+        &client,
+        &broker,
+        admin(RequestCode::UPDATE_AND_CREATE_TOPIC, &|f| create.write_ext(f)),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let r =
+        call(&client, &broker, RemotingCommand::request(RequestCode::GET_ALL_TOPIC_CONFIG)).await;
+    let all = TopicConfigSerializeWrapper::from_json(&r.body).unwrap();
+    assert_eq!(all.topic_config_table["AdminTopic"].write_queue_nums, 3);
+    assert!(all.topic_config_table.contains_key("TBW102"));
+    let route =
+        GetRouteInfoRequestHeader { topic: "AdminTopic".into(), accept_standard_json_only: None };
+    let deadline = Instant::now() + CALL;
+    while call(
+        &client,
+        &namesrv,
+        admin(RequestCode::GET_ROUTEINFO_BY_TOPIC, &|f| route.write_ext(f)),
+    )
+    .await
+    .response_code()
+        != ResponseCode::SUCCESS
+    {
+        assert!(Instant::now() < deadline, "the created topic never reached the name server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A system topic name is refused.
+    let system = CreateTopicRequestHeader { topic: "SCHEDULE_TOPIC_XXXX".into(), ..create.clone() };
+    let r = call(
+        &client,
+        &broker,
+        admin(RequestCode::UPDATE_AND_CREATE_TOPIC, &|f| system.write_ext(f)),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+
+    // Stats after sending and consuming a little.
+    for i in 0..5 {
+        call(&client, &broker, send_request("AdminTopic", 2, &format!("a{i}"), "T", "x")).await;
+    }
+    let stats = GetTopicStatsInfoRequestHeader { topic: "AdminTopic".into() };
+    // Statistics follow the consume queues, which the dispatcher builds just after the sends.
+    let deadline = Instant::now() + CALL;
+    let table = loop {
+        let r = call(
+            &client,
+            &broker,
+            admin(RequestCode::GET_TOPIC_STATS_INFO, &|f| stats.write_ext(f)),
+        )
+        .await;
+        let table = TopicStatsTable::from_json(&r.body).unwrap();
+        if table.offset_table[&MessageQueue::new("AdminTopic", "broker-a", 2)].max_offset == 5 {
+            break table;
+        }
+        assert!(Instant::now() < deadline, "stats never showed the sends");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(table.offset_table.len(), 3);
+    let q2 = &table.offset_table[&MessageQueue::new("AdminTopic", "broker-a", 2)];
+    assert_eq!((q2.min_offset, q2.max_offset), (0, 5));
+    assert!(q2.last_update_timestamp > 0);
+    let commit = UpdateConsumerOffsetRequestHeader {
+        consumer_group: "admin-g".into(),
+        topic: "AdminTopic".into(),
+        queue_id: 2,
+        commit_offset: 3,
+    };
+    call(&client, &broker, admin(RequestCode::UPDATE_CONSUMER_OFFSET, &|f| commit.write_ext(f)))
+        .await;
+    let consume = GetConsumeStatsRequestHeader {
+        consumer_group: "admin-g".into(),
+        topic: None,
+        topic_list: None,
+    };
+    let r =
+        call(&client, &broker, admin(RequestCode::GET_CONSUME_STATS, &|f| consume.write_ext(f)))
+            .await;
+    let stats = ConsumeStats::from_json(&r.body).unwrap();
+    let q2 = &stats.offset_table[&MessageQueue::new("AdminTopic", "broker-a", 2)];
+    assert_eq!((q2.broker_offset, q2.consumer_offset), (5, 3), "a lag of 2");
+
+    // Groups: create, then delete with offsets.
+    let group = SubscriptionGroupConfig::new("admin-g2");
+    let r = call(
+        &client,
+        &broker,
+        RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+            .with_body(group.to_json()),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let delete =
+        DeleteSubscriptionGroupRequestHeader { group_name: "admin-g".into(), clean_offset: true };
+    call(&client, &broker, admin(RequestCode::DELETE_SUBSCRIPTIONGROUP, &|f| delete.write_ext(f)))
+        .await;
+    let query = QueryConsumerOffsetRequestHeader {
+        consumer_group: "admin-g".into(),
+        topic: "AdminTopic".into(),
+        queue_id: 2,
+        set_zero_if_not_found: Some(false),
+    };
+    let r =
+        call(&client, &broker, admin(RequestCode::QUERY_CONSUMER_OFFSET, &|f| query.write_ext(f)))
+            .await;
+    assert_eq!(r.response_code(), ResponseCode::QUERY_NOT_FOUND, "offsets went with the group");
+
+    // Runtime info and config.
+    let r = call(&client, &broker, RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO))
+        .await;
+    let info = KvTable::from_json(&r.body).unwrap();
+    assert!(info.table["commitLogMaxOffset"].parse::<i64>().unwrap() > 0);
+    let r = call(&client, &broker, RemotingCommand::request(RequestCode::GET_BROKER_CONFIG)).await;
+    let text = String::from_utf8(r.body.to_vec()).unwrap();
+    assert!(text.lines().any(|l| l == "brokerName=broker-a"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("flushDiskType=")));
+
+    // No consumer online: CONSUMER_NOT_ONLINE.
+    let connections = GetConsumerConnectionListRequestHeader { consumer_group: "nobody".into() };
+    let r = call(
+        &client,
+        &broker,
+        admin(RequestCode::GET_CONSUMER_CONNECTION_LIST, &|f| connections.write_ext(f)),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::CONSUMER_NOT_ONLINE);
+    let _ = ConsumerConnection::default();
+
+    // Delete the topic: gone from the broker, and from the name server's routes.
+    let delete = DeleteTopicRequestHeader { topic: "AdminTopic".into() };
+    let r = call(
+        &client,
+        &broker,
+        admin(RequestCode::DELETE_TOPIC_IN_BROKER, &|f| delete.write_ext(f)),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    let r = call(&client, &broker, pull_request("AdminTopic", 2, 0, "*", 0)).await;
+    assert_eq!(r.response_code(), ResponseCode::TOPIC_NOT_EXIST);
+}

@@ -70,6 +70,7 @@ impl Broker {
             pulls,
             store_host,
             register_now: Notify::new(),
+            boot_timestamp: ferromq_store::now_millis(),
         });
         Ok(Broker { server, state })
     }

@@ -28,6 +28,8 @@ pub struct BrokerState {
     pub store_host: SocketAddr,
     /// Wakes the registration task at once (a topic was created).
     pub register_now: Notify,
+    /// When the broker started (ms since the epoch).
+    pub boot_timestamp: i64,
 }
 
 impl BrokerState {

@@ -340,6 +340,19 @@ impl Store {
         queue.offset_by_time(timestamp, upper, |e| self.store_time_at(e.commit_log_offset))
     }
 
+    /// Store time of the message at `offset` of a queue, if it is still stored.
+    pub fn queue_message_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<Option<i64>> {
+        let Some(queue) = self.parts.queues.get(topic, queue_id) else {
+            return Ok(None);
+        };
+        Ok(queue.get(offset)?.and_then(|e| self.store_time_at(e.commit_log_offset)))
+    }
+
     /// Store time of a queue's first message still stored.
     pub fn earliest_message_time(&self, topic: &str, queue_id: i32) -> Result<Option<i64>> {
         let Some(queue) = self.parts.queues.get(topic, queue_id) else {

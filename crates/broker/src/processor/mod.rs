@@ -1,6 +1,7 @@
 //! The broker's request processor: routes each request code to its handler and turns every
 //! refusal into RocketMQ's response code (through `BrokerError`, in one place).
 
+mod admin;
 mod client;
 mod lock;
 mod offset;
@@ -61,6 +62,17 @@ impl RequestProcessor for BrokerProcessor {
             RequestCode::GET_EARLIEST_MSG_STORETIME => offset::earliest_time(state, &request),
             RequestCode::QUERY_MESSAGE => query::query_message(state, &request),
             RequestCode::VIEW_MESSAGE_BY_ID => query::view_message(state, &request),
+            RequestCode::UPDATE_AND_CREATE_TOPIC => admin::create_topic(state, &request),
+            RequestCode::DELETE_TOPIC_IN_BROKER => admin::delete_topic(state, &request),
+            RequestCode::GET_ALL_TOPIC_CONFIG => admin::all_topics(state),
+            RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+                admin::create_group(state, &request)
+            }
+            RequestCode::DELETE_SUBSCRIPTIONGROUP => admin::delete_group(state, &request),
+            RequestCode::GET_TOPIC_STATS_INFO => admin::topic_stats(state, &request),
+            RequestCode::GET_CONSUME_STATS => admin::consume_stats(state, &request),
+            RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(state),
+            RequestCode::GET_BROKER_CONFIG => admin::broker_config(state),
             RequestCode::LOCK_BATCH_MQ => lock::lock(state, &request),
             RequestCode::UNLOCK_BATCH_MQ => lock::unlock(state, &request),
             _ => Ok(Some(not_supported(&request))),

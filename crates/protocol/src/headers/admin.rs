@@ -124,15 +124,8 @@ command_header! {
     }
 }
 
-/// How a topic's tags are matched (`TopicFilterType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum TopicFilterType {
-    /// `SINGLE_TAG`, the default.
-    #[default]
-    SingleTag,
-    /// `MULTI_TAG`.
-    MultiTag,
-}
+/// How a topic's tags are matched: the same type the JSON bodies use.
+pub use crate::body::TopicFilterType;
 
 /// The Java enum name, matched case-insensitively; other names are rejected.
 impl ExtValue for TopicFilterType {
