@@ -82,7 +82,7 @@ impl Broker {
 
     /// Serves until `shutdown` resolves, then stops cleanly.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
-        let state = Arc::clone(&self.state);
+        let Broker { server, state } = self;
         let namesrv_client = Arc::new(RemotingClient::new(ClientConfig::default()));
         let tasks = vec![
             tokio::spawn({
@@ -91,21 +91,35 @@ impl Broker {
             }),
             tokio::spawn(housekeeping(Arc::clone(&state))),
         ];
-        info!(addr = ?self.server.local_addr().ok(), broker = %state.config.broker_name, "broker serving");
-        self.server.serve(Arc::new(BrokerProcessor::new(Arc::clone(&state))), shutdown).await;
+        info!(addr = ?server.local_addr().ok(), broker = %state.config.broker_name, "broker serving");
+        server.serve(Arc::new(BrokerProcessor::new(Arc::clone(&state))), shutdown).await;
         for task in tasks {
             task.abort();
+            let _ = task.await; // an aborted task drops its state only once polled
         }
         register::unregister_all(&state, &namesrv_client).await;
         persist(&state);
-        match Arc::try_unwrap(state) {
-            Ok(state) => {
+        // Short-lived tasks (notifications on closed connections) may still hold the state.
+        let mut state = state;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let state = loop {
+            match Arc::try_unwrap(state) {
+                Ok(state) => break Some(state),
+                Err(shared) if tokio::time::Instant::now() < deadline => {
+                    state = shared;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(_) => break None,
+            }
+        };
+        match state {
+            Some(state) => {
                 tokio::task::spawn_blocking(move || state.store.shutdown())
                     .await
                     .map_err(|e| BrokerError::Config(format!("store shutdown panicked: {e}")))??;
                 info!("broker stopped");
             }
-            Err(_) => {
+            None => {
                 warn!("broker state still in use at stop; the store will recover at the next start")
             }
         }

@@ -15,6 +15,23 @@ use ferromq_protocol::{LanguageCode, RemotingCommand, RequestCode};
 use ferromq_remoting::Channel;
 use tracing::{debug, info};
 
+/// A subscription with its tag hash codes computed here from its (trimmed) tag names:
+/// some clients hash the untrimmed parts of `TagA || TagB`, which would filter out every
+/// message, so the broker does not trust the codes it is sent.
+fn normalized(subscription: &SubscriptionData) -> SubscriptionData {
+    let mut subscription = subscription.clone();
+    let tags: std::collections::BTreeSet<String> = subscription
+        .tags_set
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    subscription.code_set =
+        tags.iter().map(|t| ferromq_protocol::message::java_string_hash(t)).collect();
+    subscription.tags_set = tags;
+    subscription
+}
+
 /// One connected client of a group.
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -85,8 +102,11 @@ impl ClientManager {
         let joined = group.members.insert(member.client_id.clone(), member).is_none();
         let mut changed_subs = false;
         if !keep_subscriptions {
-            let fresh: BTreeMap<String, SubscriptionData> =
-                data.subscription_data_set.iter().map(|s| (s.topic.clone(), s.clone())).collect();
+            let fresh: BTreeMap<String, SubscriptionData> = data
+                .subscription_data_set
+                .iter()
+                .map(|s| (s.topic.clone(), normalized(s)))
+                .collect();
             changed_subs = fresh.keys().ne(group.subscriptions.keys())
                 || fresh.iter().any(|(t, s)| {
                     group.subscriptions.get(t).is_none_or(|old| old.sub_string != s.sub_string)
@@ -195,5 +215,26 @@ impl ClientManager {
                 debug!(peer = %channel.peer_addr(), "cannot notify consumer: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_codes_are_recomputed_from_trimmed_names() {
+        let mut sent = SubscriptionData::new("T", "TagA || TagB");
+        // What a client that hashes untrimmed parts sends.
+        sent.code_set = ["TagA ", " TagB"]
+            .iter()
+            .map(|t| ferromq_protocol::message::java_string_hash(t))
+            .collect();
+        sent.tags_set = ["TagA ".to_string(), " TagB".to_string()].into_iter().collect();
+        let fixed = normalized(&sent);
+        assert!(fixed.code_set.contains(&ferromq_protocol::message::java_string_hash("TagA")));
+        assert!(fixed.code_set.contains(&ferromq_protocol::message::java_string_hash("TagB")));
+        assert_eq!(fixed.tags_set.len(), 2);
+        assert!(normalized(&SubscriptionData::new("T", "*")).is_sub_all());
     }
 }

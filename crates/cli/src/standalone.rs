@@ -66,16 +66,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!("  data         {}", args.data.display());
     println!("Press Ctrl-C (or send SIGTERM) to stop.");
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let namesrv_task = tokio::spawn(namesrv.run(stop(stop_rx.clone())));
-    let broker_task = tokio::spawn(broker.run(stop(stop_rx)));
+    // The broker stops first, so it can still unregister from the name server.
+    let (stop_broker, broker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_namesrv, namesrv_stopped) = tokio::sync::oneshot::channel::<()>();
+    let namesrv_task = tokio::spawn(namesrv.run(async move {
+        let _ = namesrv_stopped.await;
+    }));
+    let broker_task = tokio::spawn(broker.run(async move {
+        let _ = broker_stopped.await;
+    }));
     crate::shutdown::signal().await;
-    let _ = stop_tx.send(true);
-    // The broker unregisters from the name server on its way out, so stop it first.
-    broker_task.await.context("broker task failed")??;
+    let _ = stop_broker.send(());
+    let broker_outcome = broker_task.await.context("broker task failed")?;
+    let _ = stop_namesrv.send(());
     namesrv_task.await.context("name server task failed")?;
+    broker_outcome?;
     Ok(())
 }
