@@ -121,6 +121,12 @@ impl Store {
         ));
         // Rebuild consume queues and index up to the end before serving anything.
         dispatcher.run_once()?;
+        // Entries pointing below the commit log's start (segments deleted by retention in an
+        // earlier run) are no longer served: move each queue's minimum past them.
+        let commit_log_min = commit_log.min_offset();
+        for queue in queues.all() {
+            queue.delete_below(commit_log_min)?;
+        }
         commit_log.set_queue_offsets(
             queues.all().iter().map(|q| (q.topic().to_string(), q.queue_id(), q.max_offset())),
         );

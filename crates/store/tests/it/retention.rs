@@ -42,6 +42,13 @@ fn expired_segments_are_deleted_at_a_delete_hour() {
     assert!(decode(&got.messages[0]).physical_offset >= min);
     // Segment files are gone from disk.
     assert!(!dir.path().join("commitlog").join(format!("{:020}", 0)).exists());
+    // After a restart (with nothing more to delete) the queue still starts at the first
+    // message kept, not at an entry pointing into a deleted segment.
+    store.shutdown().unwrap();
+    let store = Store::open(small_config(dir.path()), None).unwrap();
+    assert_eq!(store.min_offset(TOPIC, 0), first_kept);
+    let got = store.get_messages(TOPIC, 0, 0, 32, 1 << 20, &AllMessages).unwrap();
+    assert_eq!((got.status, got.next_begin_offset), (GetStatus::OffsetTooSmall, first_kept));
 }
 
 #[test]
