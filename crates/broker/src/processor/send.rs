@@ -24,6 +24,7 @@ pub async fn send(state: &BrokerState, channel: &Channel, request: &RemotingComm
     let config = check_and_pick(state, &header)?;
     let queue_id = pick_queue(&header, &config);
     let mut properties = Properties::decode(header.properties.as_deref().unwrap_or_default());
+    refuse_unsupported(state, &properties)?;
     prepare_properties(state, &mut properties, &config);
     let unique_id = properties.get(property::UNIQ_KEY).map(str::to_string);
     let msg = message(state, channel, &header, queue_id, request.body.clone(), properties);
@@ -158,6 +159,31 @@ fn pick_queue(header: &SendMessageRequestHeader, config: &TopicConfig) -> i32 {
     }
     let queues = config.write_queue_nums.max(1);
     (ferromq_store::now_millis().rem_euclid(i64::from(queues))) as i32
+}
+
+/// Transactional and delayed messages need the half-message and schedule stores, which this
+/// broker does not have yet: refuse them clearly rather than store them as plain messages
+/// (a half message would then never be delivered, a delayed one delivered at once).
+fn refuse_unsupported(state: &BrokerState, properties: &Properties) -> Result<(), BrokerError> {
+    if properties
+        .get(property::TRANSACTION_PREPARED)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return Err(BrokerError::refused(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending transaction message is forbidden",
+                state.config.broker_addr()
+            ),
+        ));
+    }
+    if properties.get(property::DELAY).and_then(|d| d.parse::<i32>().ok()).is_some_and(|d| d > 0) {
+        return Err(BrokerError::refused(
+            ResponseCode::MESSAGE_ILLEGAL,
+            "delayed messages are not supported by this broker yet",
+        ));
+    }
+    Ok(())
 }
 
 /// Adds what the broker adds: a unique id if the producer sent none, and the cluster name.
