@@ -3,16 +3,16 @@
 //! which queues grew (the broker's held long-polling pulls wait on that). It only reads the
 //! commit log, so a slave that receives raw commit-log bytes builds the same queues.
 
+mod view;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
-use ferromq_protocol::message::{
-    check_record, property, tag_hash_code, RecordCheck, StoredMessage, TransactionType,
-};
+use ferromq_protocol::message::{check_record, tag_hash_code, RecordCheck, TransactionType};
 use tracing::{error, warn};
 
+use self::view::RecordView;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::Entry;
 use crate::error::Result;
@@ -44,6 +44,10 @@ impl std::fmt::Debug for Dispatcher {
     }
 }
 
+/// Entries gathered in one round, by topic and queue (looked up by `&str`, so a record's
+/// topic is copied only the first time a round sees it).
+type PendingQueues = HashMap<String, HashMap<i32, Pending>>;
+
 /// Entries for one queue gathered in one round.
 struct Pending {
     first: i64,
@@ -70,7 +74,8 @@ impl Dispatcher {
     /// Dispatches everything published so far; returns how many messages it handled.
     pub fn run_once(&self) -> Result<usize> {
         let mut offset = self.dispatched().max(self.commit_log.min_offset());
-        let mut pending: HashMap<(String, i32), Pending> = HashMap::new();
+        let mut pending = PendingQueues::new();
+        let mut key = String::new();
         let mut count = 0usize;
         let segment_size = self.commit_log.segment_size() as i64;
         while offset < self.commit_log.max_offset() {
@@ -82,8 +87,13 @@ impl Dispatcher {
             while let Some(rest) = bytes.get(local..).filter(|r| !r.is_empty()) {
                 match check_record(rest, false) {
                     Ok(RecordCheck::Message { size }) => {
-                        let record = bytes.slice(local..local + size);
-                        self.dispatch_record(offset + local as i64, record, &mut pending)?;
+                        let record = bytes.get(local..local + size).unwrap_or_default();
+                        self.dispatch_record(
+                            offset + local as i64,
+                            record,
+                            &mut pending,
+                            &mut key,
+                        )?;
                         local += size;
                         count += 1;
                         if count.is_multiple_of(MAX_PENDING) {
@@ -122,63 +132,65 @@ impl Dispatcher {
     fn dispatch_record(
         &self,
         offset: i64,
-        record: Bytes,
-        pending: &mut HashMap<(String, i32), Pending>,
+        record: &[u8],
+        pending: &mut PendingQueues,
+        key: &mut String,
     ) -> Result<()> {
         let size = record.len() as i32;
-        let msg = match StoredMessage::decode(&mut record.clone()) {
-            Ok(msg) => msg,
-            Err(e) => {
-                warn!(offset, "skipping a record that does not decode: {e}");
-                return Ok(());
-            }
+        let Some(msg) = RecordView::parse(record) else {
+            warn!(offset, "skipping a record that does not parse");
+            return Ok(());
         };
         let tx = TransactionType::from_sys_flag(msg.sys_flag);
         if let Some(index) = &self.index {
             if tx != TransactionType::Rollback && offset >= index.max_commit_log_offset() {
-                if let Some(uniq) = msg.properties.get(property::UNIQ_KEY) {
-                    index.put(&format!("{}#{uniq}", msg.topic), offset, msg.store_timestamp)?;
-                }
-                for key in msg.properties.keys() {
-                    index.put(&format!("{}#{key}", msg.topic), offset, msg.store_timestamp)?;
+                let keys = msg.keys.map(|k| k.split(' ').filter(|k| !k.is_empty()));
+                for k in msg.unique_key.into_iter().chain(keys.into_iter().flatten()) {
+                    key.clear();
+                    key.push_str(msg.topic);
+                    key.push('#');
+                    key.push_str(k);
+                    index.put(key, offset, msg.store_timestamp)?;
                 }
             }
         }
         if matches!(tx, TransactionType::Prepared | TransactionType::Rollback) {
             return Ok(());
         }
-        let entry = Entry {
-            commit_log_offset: offset,
-            size,
-            tags_code: tag_hash_code(msg.properties.tags()),
+        let entry = Entry { commit_log_offset: offset, size, tags_code: tag_hash_code(msg.tags) };
+        let queues = match pending.get_mut(msg.topic) {
+            Some(queues) => queues,
+            None => pending.entry(msg.topic.to_string()).or_default(),
         };
-        let key = (msg.topic, msg.queue_id);
-        let contiguous =
-            pending.get(&key).is_some_and(|p| p.first + p.entries.len() as i64 == msg.queue_offset);
+        let contiguous = queues
+            .get(&msg.queue_id)
+            .is_some_and(|p| p.first + p.entries.len() as i64 == msg.queue_offset);
         if !contiguous {
-            if let Some(done) = pending.remove(&key) {
-                self.append(&key, done)?;
+            if let Some(done) = queues.remove(&msg.queue_id) {
+                self.append(msg.topic, msg.queue_id, done)?;
             }
-            pending.insert(key.clone(), Pending { first: msg.queue_offset, entries: Vec::new() });
+            queues.insert(msg.queue_id, Pending { first: msg.queue_offset, entries: Vec::new() });
         }
-        if let Some(p) = pending.get_mut(&key) {
+        if let Some(p) = queues.get_mut(&msg.queue_id) {
             p.entries.push(entry);
         }
         Ok(())
     }
 
-    fn flush_pending(&self, pending: HashMap<(String, i32), Pending>) -> Result<()> {
-        for (key, p) in pending {
-            self.append(&key, p)?;
+    fn flush_pending(&self, pending: PendingQueues) -> Result<()> {
+        for (topic, queues) in pending {
+            for (queue_id, p) in queues {
+                self.append(&topic, queue_id, p)?;
+            }
         }
         Ok(())
     }
 
-    fn append(&self, (topic, queue_id): &(String, i32), pending: Pending) -> Result<()> {
-        let queue = self.queues.get_or_create(topic, *queue_id)?;
+    fn append(&self, topic: &str, queue_id: i32, pending: Pending) -> Result<()> {
+        let queue = self.queues.get_or_create(topic, queue_id)?;
         queue.append(pending.first, &pending.entries)?;
         if let Some(listener) = &self.listener {
-            listener.arrived(topic, *queue_id, queue.max_offset());
+            listener.arrived(topic, queue_id, queue.max_offset());
         }
         Ok(())
     }
