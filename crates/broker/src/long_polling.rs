@@ -12,7 +12,8 @@ use tokio::sync::watch;
 /// Queues that held pulls are waiting on.
 #[derive(Debug, Default)]
 pub struct LongPolling {
-    queues: Mutex<HashMap<(String, i32), watch::Sender<i64>>>,
+    /// topic → queue id → latest max offset; only queues someone waits on.
+    queues: Mutex<HashMap<String, HashMap<i32, watch::Sender<i64>>>>,
 }
 
 impl LongPolling {
@@ -30,7 +31,9 @@ impl LongPolling {
         let mut receiver = {
             let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
             queues
-                .entry((topic.to_string(), queue_id))
+                .entry(topic.to_string())
+                .or_default()
+                .entry(queue_id)
                 .or_insert_with(|| watch::channel(0).0)
                 .subscribe()
         };
@@ -43,28 +46,25 @@ impl LongPolling {
 
     /// Forgets queues nobody waits on (called periodically to keep the table small).
     pub fn prune(&self) {
-        self.queues
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, sender| sender.receiver_count() > 0);
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        for senders in queues.values_mut() {
+            senders.retain(|_, sender| sender.receiver_count() > 0);
+        }
+        queues.retain(|_, senders| !senders.is_empty());
     }
 
     /// Queues currently watched.
     #[cfg(test)]
     pub fn watched(&self) -> usize {
-        self.queues.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.queues.lock().unwrap_or_else(PoisonError::into_inner).values().map(HashMap::len).sum()
     }
 }
 
 impl ArrivalListener for LongPolling {
     fn arrived(&self, topic: &str, queue_id: i32, max_offset: i64) {
+        // Looked up by `&str`: an arrival for a queue nobody waits on allocates nothing.
         let queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-        // Only queues someone waits on are in the table; the lookup allocates nothing for
-        // the rest (the key is built only to compare).
-        if queues.is_empty() {
-            return;
-        }
-        if let Some(sender) = queues.get(&(topic.to_string(), queue_id)) {
+        if let Some(sender) = queues.get(topic).and_then(|q| q.get(&queue_id)) {
             sender.send_replace(max_offset);
         }
     }

@@ -33,7 +33,7 @@ pub struct BrokerState {
 }
 
 impl BrokerState {
-    /// Paths of the metadata files under the store folder.
+    /// Opens the metadata tables (topics, consumer offsets, groups) kept in the store folder.
     pub fn open_meta(
         config: &BrokerConfig,
     ) -> ferromq_store::Result<(TopicTable, ConsumerOffsets, SubscriptionGroups)> {

@@ -448,14 +448,6 @@ impl Store {
         self.parts.queues.len()
     }
 
-    /// The queue ids of a topic that hold (or held) messages.
-    pub fn queue_ids(&self, topic: &str) -> Vec<i32> {
-        let mut ids: Vec<i32> =
-            self.parts.queues.of_topic(topic).iter().map(|q| q.queue_id()).collect();
-        ids.sort_unstable();
-        ids
-    }
-
     /// Deletes a topic's consume queues (its commit-log records age out with retention).
     pub fn delete_topic(&self, topic: &str) -> Result<()> {
         self.parts.queues.remove_topic(topic)?;

@@ -16,11 +16,6 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// Commit-log offset just past the segment's published bytes.
-    pub fn published_end(&self) -> i64 {
-        self.start + self.file.published() as i64
-    }
-
     /// Commit-log offset just past the segment's last byte.
     pub fn end(&self) -> i64 {
         self.start + self.file.len() as i64
