@@ -2,5 +2,6 @@
 
 mod broker;
 mod namesrv;
+mod rust_client;
 mod store_crash;
 mod support;
