@@ -556,3 +556,242 @@ async fn admin_codes_as_rocketmq_tools_use_them() {
     let r = call(&client, &broker, pull_request("AdminTopic", 2, 0, "*", 0)).await;
     assert_eq!(r.response_code(), ResponseCode::TOPIC_NOT_EXIST);
 }
+
+/// A send then a pull on `client` both succeed: the broker still serves.
+async fn assert_serving(client: &RemotingClient, broker: &str, key: &str) {
+    let r = call(client, broker, send_request("StillServing", 0, key, "T", key)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "send after {key}: {:?}", r.remark);
+    let offset = SendMessageResponseHeader::from_command(&r).unwrap().queue_offset;
+    let r = call(client, broker, pull_request("StillServing", 0, offset, "*", 0)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "pull after {key}: {:?}", r.remark);
+    let messages = StoredMessage::decode_all(r.body.clone()).unwrap();
+    assert_eq!(&messages[0].body[..], key.as_bytes());
+}
+
+/// Writes `bytes` on a fresh connection and waits until the broker closes it.
+async fn assert_closed_after(broker: &str, bytes: &[u8]) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(broker).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut buf = [0u8; 512];
+    let closed = tokio::time::timeout(CALL, async {
+        // Whatever comes first is ignored: the point is the end of the stream.
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the broker kept the connection open after {bytes:02x?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_do_not_disturb_other_clients() {
+    let standalone = Standalone::start();
+    let broker = standalone.broker.to_string();
+    // The bystander is connected before, and stays connected through, every bad request.
+    let bystander = RemotingClient::new(ClientConfig::default());
+    assert_serving(&bystander, &broker, "before").await;
+    let client = RemotingClient::new(ClientConfig::default());
+
+    // SEND_MESSAGE whose header lacks the topic, and one whose queueId is not a number:
+    // SYSTEM_ERROR naming the field, as Java answers a header it cannot decode.
+    let v1 = |edit: &dyn Fn(&mut ferromq_protocol::ExtFields)| {
+        let v2 = SendMessageRequestHeaderV2::from_ext(
+            &send_request("StillServing", 0, "k", "T", "x").ext_fields,
+        )
+        .unwrap();
+        let mut fields = SendMessageRequestHeader::from(v2).to_ext();
+        edit(&mut fields);
+        RemotingCommand::request(RequestCode::SEND_MESSAGE)
+            .with_ext_fields(fields)
+            .with_body(Bytes::from_static(b"x"))
+    };
+    let r = call(&client, &broker, v1(&|_| {})).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "the unedited V1 request is valid");
+    let r = call(
+        &client,
+        &broker,
+        v1(&|f| {
+            f.remove("topic");
+        }),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.as_deref().is_some_and(|m| m.contains("topic")), "{:?}", r.remark);
+    assert_serving(&bystander, &broker, "no-topic").await;
+    let r = call(&client, &broker, v1(&|f| f.insert("queueId", "one"))).await;
+    assert_eq!(r.response_code(), ResponseCode::SYSTEM_ERROR);
+    assert!(r.remark.as_deref().is_some_and(|m| m.contains("queueId")), "{:?}", r.remark);
+    assert_serving(&bystander, &broker, "bad-queue-id").await;
+
+    // An unknown request code.
+    let r = call(&client, &broker, RemotingCommand::request(RequestCode(31_337))).await;
+    assert_eq!(r.response_code(), ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
+    assert_serving(&bystander, &broker, "unknown-code").await;
+
+    // Garbage (a length of 16, then text: no valid serialization type or header length).
+    assert_closed_after(&broker, b"\x00\x00\x00\x10GARBAGE-GARBAGE!").await;
+    assert_serving(&bystander, &broker, "garbage").await;
+    // A length field claiming 1 GiB: closed at once, not after buffering.
+    assert_closed_after(&broker, &[0x40, 0, 0, 0, 0, 0, 0, 0]).await;
+    assert_serving(&bystander, &broker, "one-gib").await;
+    // A negative length.
+    assert_closed_after(&broker, &[0xff, 0xff, 0xff, 0xf0]).await;
+    assert_serving(&bystander, &broker, "negative").await;
+    // The client that sent the bad headers is still served on its connection too.
+    assert_serving(&client, &broker, "after").await;
+}
+
+fn update_config(text: &str) -> RemotingCommand {
+    RemotingCommand::request(RequestCode::UPDATE_BROKER_CONFIG)
+        .with_body(Bytes::from(text.to_string()))
+}
+
+async fn broker_config(client: &RemotingClient, broker: &str) -> String {
+    let r = call(client, broker, RemotingCommand::request(RequestCode::GET_BROKER_CONFIG)).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    String::from_utf8(r.body.to_vec()).unwrap()
+}
+
+/// Polls the name server until `topic`'s route shows `perm`.
+async fn wait_for_route_perm(client: &RemotingClient, namesrv: &str, topic: &str, perm: i32) {
+    let header = GetRouteInfoRequestHeader { topic: topic.into(), accept_standard_json_only: None };
+    let deadline = Instant::now() + CALL;
+    loop {
+        let r = call(
+            client,
+            namesrv,
+            RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC)
+                .with_ext_fields(header.to_ext()),
+        )
+        .await;
+        if r.response_code() == ResponseCode::SUCCESS
+            && TopicRouteData::from_json(&r.body).unwrap().queue_datas[0].perm == perm
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the route of {topic} never showed perm {perm}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_config_changes_at_runtime_and_survives_a_restart() {
+    let standalone = Standalone::start();
+    let broker = standalone.broker.to_string();
+    let namesrv = standalone.namesrv.to_string();
+    let client = RemotingClient::new(ClientConfig::default());
+    let r = call(&client, &broker, send_request("Existing", 0, "k", "T", "x")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "standalone auto-creates topics");
+
+    // Auto-creation off: a send to a new topic fails, and the config says so.
+    let r = call(&client, &broker, update_config("autoCreateTopicEnable=false\n")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let r = call(&client, &broker, send_request("BrandNew", 0, "k", "T", "x")).await;
+    assert_eq!(r.response_code(), ResponseCode::TOPIC_NOT_EXIST, "{:?}", r.remark);
+    let text = broker_config(&client, &broker).await;
+    assert!(text.lines().any(|l| l == "autoCreateTopicEnable=false"), "{text}");
+
+    // Refusals change nothing: a black-listed key (Java's code and remark), a setting read
+    // only at start, a bad value.
+    let r = call(&client, &broker, update_config("brokerConfigPath=/tmp/x\ntraceOn=false")).await;
+    assert_eq!(r.response_code(), ResponseCode::NO_PERMISSION);
+    assert_eq!(r.remark.as_deref(), Some("Can not update config in black list."));
+    let r = call(&client, &broker, update_config("listenPort=1\ntraceOn=false")).await;
+    assert_eq!(r.response_code(), ResponseCode::NO_PERMISSION);
+    assert!(r.remark.as_deref().is_some_and(|m| m.contains("restart")), "{:?}", r.remark);
+    let r = call(&client, &broker, update_config("brokerPermission=9\ntraceOn=false")).await;
+    assert_eq!(r.response_code(), ResponseCode::INVALID_PARAMETER, "{:?}", r.remark);
+    let text = broker_config(&client, &broker).await;
+    assert!(text.lines().any(|l| l == "traceOn=true"), "{text}");
+    // Unknown keys are ignored, as in Java, and named in the remark.
+    let r = call(&client, &broker, update_config("noSuchSetting=1")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    assert!(r.remark.as_deref().is_some_and(|m| m.contains("noSuchSetting")), "{:?}", r.remark);
+
+    // Read only: sends are refused, and the name server learns the masked permission.
+    wait_for_route_perm(&client, &namesrv, "Existing", 6).await;
+    let r = call(&client, &broker, update_config("brokerPermission=4")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let r = call(&client, &broker, send_request("Existing", 0, "k", "T", "x")).await;
+    assert_eq!(r.response_code(), ResponseCode::NO_PERMISSION, "{:?}", r.remark);
+    wait_for_route_perm(&client, &namesrv, "Existing", 4).await;
+    let r = call(&client, &broker, update_config("brokerPermission=6")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    wait_for_route_perm(&client, &namesrv, "Existing", 6).await;
+
+    // After a restart (standalone's default is auto-creation on) the change holds.
+    let standalone = tokio::task::block_in_place(|| standalone.kill_and_restart());
+    let broker = standalone.broker.to_string();
+    let r = call(&client, &broker, send_request("BrandNew", 0, "k", "T", "x")).await;
+    assert_eq!(r.response_code(), ResponseCode::TOPIC_NOT_EXIST, "{:?}", r.remark);
+    let text = broker_config(&client, &broker).await;
+    assert!(text.lines().any(|l| l == "autoCreateTopicEnable=false"), "{text}");
+    let r = call(&client, &broker, send_request("Existing", 0, "k", "T", "x")).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_and_consume_rates_are_reported() {
+    use ferromq_protocol::body::{ConsumeStats, KvTable, TopicStatsTable};
+    let standalone = Standalone::start();
+    let broker = standalone.broker.to_string();
+    let client = RemotingClient::new(ClientConfig::default());
+    for i in 0..5 {
+        let r = call(&client, &broker, send_request("Rates", 0, &format!("k{i}"), "T", "x")).await;
+        assert_eq!(r.response_code(), ResponseCode::SUCCESS);
+    }
+    // Pull all five (the consume queue may trail the sends by a moment).
+    let (mut offset, deadline) = (0, Instant::now() + CALL);
+    while offset < 5 {
+        let r = call(&client, &broker, pull_request("Rates", 0, offset, "*", 1_000)).await;
+        if r.response_code() == ResponseCode::SUCCESS {
+            offset = PullMessageResponseHeader::from_command(&r).unwrap().next_begin_offset;
+        }
+        assert!(Instant::now() < deadline, "pulled up to {offset} of 5");
+    }
+
+    let stats = GetTopicStatsInfoRequestHeader { topic: "Rates".into() };
+    let consume = GetConsumeStatsRequestHeader {
+        consumer_group: GROUP.into(),
+        topic: Some("Rates".into()),
+        topic_list: None,
+    };
+    let deadline = Instant::now() + CALL;
+    loop {
+        let r = call(
+            &client,
+            &broker,
+            RemotingCommand::request(RequestCode::GET_TOPIC_STATS_INFO)
+                .with_ext_fields(stats.to_ext()),
+        )
+        .await;
+        let put_tps = TopicStatsTable::from_json(&r.body).unwrap().topic_put_tps;
+        let r = call(
+            &client,
+            &broker,
+            RemotingCommand::request(RequestCode::GET_CONSUME_STATS)
+                .with_ext_fields(consume.to_ext()),
+        )
+        .await;
+        let consume_tps = ConsumeStats::from_json(&r.body).unwrap().consume_tps;
+        if put_tps > 0.0 && consume_tps > 0.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "rates stayed at {put_tps} and {consume_tps}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let r = call(&client, &broker, RemotingCommand::request(RequestCode::GET_BROKER_RUNTIME_INFO))
+        .await;
+    let info = KvTable::from_json(&r.body).unwrap().table;
+    assert_eq!(info["msgPutTotalTodayNow"], "5");
+    assert_eq!(info["msgGetTotalTodayNow"], "5");
+    for key in ["putTps", "getTransferredTps"] {
+        let rates: Vec<f64> = info[key].split(' ').map(|v| v.parse().unwrap()).collect();
+        assert_eq!(rates.len(), 3, "{key}: {}", info[key]);
+        assert!(rates[0] > 0.0, "{key}: {}", info[key]);
+    }
+}

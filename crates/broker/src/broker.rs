@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_remoting::{ClientConfig, RemotingClient, Server, ServerConfig};
-use ferromq_store::meta::SystemTopicOptions;
 use ferromq_store::Store;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::clients::ClientManager;
+use crate::config::live::LiveConfig;
 use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::locks::RebalanceLocks;
@@ -21,9 +21,12 @@ use crate::long_polling::LongPolling;
 use crate::processor::BrokerProcessor;
 use crate::register;
 use crate::state::BrokerState;
+use crate::stats::BrokerStats;
 
 /// Period of the client-expiry scan (RocketMQ: 10 s).
 const CLIENT_SCAN: Duration = Duration::from_secs(10);
+/// Period of the statistics samples.
+const STATS_SAMPLE: Duration = Duration::from_secs(1);
 
 /// A broker bound to its port, ready to serve.
 #[derive(Debug)]
@@ -33,9 +36,12 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Validates `config`, opens (recovering) the store and metadata, and binds the port.
+    /// Validates `config`, applies the settings changed at runtime before (the overlay in
+    /// the store folder), opens (recovering) the store and metadata, and binds the port.
     pub async fn bind(config: BrokerConfig) -> Result<Broker, BrokerError> {
         config.validate()?;
+        let live = LiveConfig::open(config)?;
+        let config = live.get();
         let store_host: SocketAddr = config.broker_addr().parse().map_err(|_| {
             BrokerError::Config(format!("bad broker address {}", config.broker_addr()))
         })?;
@@ -46,10 +52,7 @@ impl Broker {
             .await
             .map_err(|e| BrokerError::Config(format!("store opening panicked: {e}")))??;
         let (topics, offsets, groups) = BrokerState::open_meta(&config)?;
-        let mut options = SystemTopicOptions::new(&config.broker_cluster_name, &config.broker_name);
-        options.auto_create_topic_enable = config.auto_create_topic_enable;
-        options.default_topic_queue_nums = config.default_topic_queue_nums;
-        topics.ensure_system_topics(&options);
+        topics.ensure_system_topics(&config.system_topic_options());
         topics.persist()?;
         let addr = config.bind_addr();
         let server_config = ServerConfig {
@@ -61,13 +64,14 @@ impl Broker {
             .map_err(|source| BrokerError::Bind { addr, source })?;
         let state = Arc::new(BrokerState {
             locks: RebalanceLocks::new(Duration::from_millis(config.rebalance_lock_max_live_time)),
-            config,
+            config: live,
             store,
             topics,
             offsets,
             groups,
             clients: ClientManager::default(),
             pulls,
+            stats: BrokerStats::new(ferromq_store::now_millis()),
             store_host,
             register_now: Notify::new(),
             boot_timestamp: ferromq_store::now_millis(),
@@ -91,7 +95,7 @@ impl Broker {
             }),
             tokio::spawn(housekeeping(Arc::clone(&state))),
         ];
-        info!(addr = ?server.local_addr().ok(), broker = %state.config.broker_name, "broker serving");
+        info!(addr = ?server.local_addr().ok(), broker = %state.config.get().broker_name, "broker serving");
         server.serve(Arc::new(BrokerProcessor::new(Arc::clone(&state))), shutdown).await;
         for task in tasks {
             task.abort();
@@ -140,19 +144,33 @@ fn persist(state: &BrokerState) {
     }
 }
 
-/// Periodic work: persist offsets, expire silent clients, prune idle long-poll entries.
+/// Periodic work: persist offsets, expire silent clients, prune idle long-poll entries,
+/// sample the statistics. Periods set at runtime take effect from the next tick.
 async fn housekeeping(state: Arc<BrokerState>) {
-    let persist_every = Duration::from_millis(state.config.flush_consumer_offset_interval.max(100));
+    let persist_period = |state: &BrokerState| {
+        Duration::from_millis(state.config.get().flush_consumer_offset_interval.max(100))
+    };
+    let mut persist_every = persist_period(&state);
     let mut persist_tick = tokio::time::interval(persist_every);
     let mut scan_tick = tokio::time::interval(CLIENT_SCAN);
+    let mut stats_tick = tokio::time::interval(STATS_SAMPLE);
     loop {
         tokio::select! {
             _ = persist_tick.tick() => {
                 let state = Arc::clone(&state);
                 let _ = tokio::task::spawn_blocking(move || persist(&state)).await;
             }
+            _ = stats_tick.tick() => {
+                state.stats.sample(ferromq_store::now_millis());
+                let period = persist_period(&state);
+                if period != persist_every {
+                    persist_every = period;
+                    persist_tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                }
+            }
             _ = scan_tick.tick() => {
-                let expired = state.clients.expire(Duration::from_millis(state.config.channel_expired_timeout));
+                let timeout = Duration::from_millis(state.config.get().channel_expired_timeout);
+                let expired = state.clients.expire(timeout);
                 for group in expired {
                     state.clients.notify_ids_changed(&group).await;
                 }

@@ -11,6 +11,7 @@ mod long_polling;
 mod processor;
 mod register;
 mod state;
+mod stats;
 
 pub use broker::Broker;
 pub use config::BrokerConfig;

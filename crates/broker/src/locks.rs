@@ -3,6 +3,7 @@
 //! `lockMaxLiveTime` (60 s) unless renewed; clients renew every 20 s.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -17,14 +18,26 @@ struct Lock {
 /// Queue locks per consumer group.
 #[derive(Debug)]
 pub struct RebalanceLocks {
-    max_live: Duration,
+    /// `lockMaxLiveTime` in ms; changeable while the broker runs.
+    max_live_ms: AtomicU64,
     groups: Mutex<HashMap<String, HashMap<MessageQueue, Lock>>>,
 }
 
 impl RebalanceLocks {
     /// Locks that lapse after `max_live` without renewal.
     pub fn new(max_live: Duration) -> Self {
-        RebalanceLocks { max_live, groups: Mutex::new(HashMap::new()) }
+        let max_live_ms = AtomicU64::new(u64::try_from(max_live.as_millis()).unwrap_or(u64::MAX));
+        RebalanceLocks { max_live_ms, groups: Mutex::new(HashMap::new()) }
+    }
+
+    /// Changes how long a lock lives without renewal (from the next check on).
+    pub fn set_max_live(&self, max_live: Duration) {
+        let ms = u64::try_from(max_live.as_millis()).unwrap_or(u64::MAX);
+        self.max_live_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn max_live(&self) -> Duration {
+        Duration::from_millis(self.max_live_ms.load(Ordering::Relaxed))
     }
 
     /// Locks (or renews) each queue for `client_id` unless another client holds a live lock
@@ -38,12 +51,13 @@ impl RebalanceLocks {
         let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
         let locks = groups.entry(group.to_string()).or_default();
         let now = Instant::now();
+        let max_live = self.max_live();
         let mut granted = BTreeSet::new();
         for queue in queues {
             let free = match locks.get(queue) {
                 None => true,
                 Some(lock) => {
-                    lock.client_id == client_id || now.duration_since(lock.renewed) > self.max_live
+                    lock.client_id == client_id || now.duration_since(lock.renewed) > max_live
                 }
             };
             if free {
@@ -77,7 +91,7 @@ impl RebalanceLocks {
         groups
             .get(group)
             .and_then(|locks| locks.get(queue))
-            .is_some_and(|lock| lock.renewed.elapsed() <= self.max_live)
+            .is_some_and(|lock| lock.renewed.elapsed() <= self.max_live())
     }
 }
 

@@ -1,5 +1,7 @@
 //! Registration with the name servers: at start, every `registerNameServerPeriod` (30 s), and
-//! at once when a topic is created; unregistration at a clean stop.
+//! at once when a topic is created or the broker's permission changes; unregistration at a
+//! clean stop. A broker that is not both readable and writable registers its topics with
+//! their permission masked by its own, as RocketMQ does, so clients route around it.
 
 use std::time::Duration;
 
@@ -19,9 +21,15 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// Registers with every name server once; returns how many accepted.
 pub async fn register_all(state: &BrokerState, client: &RemotingClient) -> usize {
-    let config = &state.config;
+    let config = state.config.get();
+    let mut topics = state.topics.all();
+    if !config.writeable() || !config.readable() {
+        for topic in topics.topic_config_table.values_mut() {
+            topic.perm &= config.broker_permission;
+        }
+    }
     let body = RegisterBrokerBody {
-        topic_config_serialize_wrapper: state.topics.all(),
+        topic_config_serialize_wrapper: topics,
         filter_server_list: Vec::new(),
     };
     let body = match body.encode(false) {
@@ -63,7 +71,7 @@ pub async fn register_all(state: &BrokerState, client: &RemotingClient) -> usize
 
 /// Unregisters from every name server (clean stop).
 pub async fn unregister_all(state: &BrokerState, client: &RemotingClient) {
-    let config = &state.config;
+    let config = state.config.get();
     let header = UnRegisterBrokerRequestHeader {
         broker_name: config.broker_name.clone(),
         broker_addr: config.broker_addr(),
@@ -81,11 +89,10 @@ pub async fn unregister_all(state: &BrokerState, client: &RemotingClient) {
 
 /// Registers now, then every period and whenever `register_now` is signalled.
 pub async fn run(state: &BrokerState, client: &RemotingClient) {
-    let period = state.config.register_period();
     loop {
         register_all(state, client).await;
         tokio::select! {
-            _ = tokio::time::sleep(period) => {}
+            _ = tokio::time::sleep(state.config.get().register_period()) => {}
             _ = state.register_now.notified() => {}
         }
     }

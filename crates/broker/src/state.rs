@@ -1,5 +1,5 @@
-//! `BrokerState`: everything the request processors share — the store, the metadata tables,
-//! the connected clients, order locks and held pulls.
+//! `BrokerState`: everything the request processors share — the settings, the store, the
+//! metadata tables, the connected clients, order locks, held pulls and statistics.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,14 +9,17 @@ use ferromq_store::Store;
 use tokio::sync::Notify;
 
 use crate::clients::ClientManager;
+use crate::config::live::LiveConfig;
 use crate::config::BrokerConfig;
 use crate::locks::RebalanceLocks;
 use crate::long_polling::LongPolling;
+use crate::stats::BrokerStats;
 
 /// State shared by the broker's processors and background tasks.
 #[derive(Debug)]
 pub struct BrokerState {
-    pub config: BrokerConfig,
+    /// The settings: handlers take one snapshot per request (`config.get()`).
+    pub config: LiveConfig,
     pub store: Store,
     pub topics: TopicTable,
     pub offsets: ConsumerOffsets,
@@ -24,9 +27,10 @@ pub struct BrokerState {
     pub clients: ClientManager,
     pub locks: RebalanceLocks,
     pub pulls: Arc<LongPolling>,
+    pub stats: BrokerStats,
     /// The address written into messages and message ids (`brokerIP1:listenPort`).
     pub store_host: SocketAddr,
-    /// Wakes the registration task at once (a topic was created).
+    /// Wakes the registration task at once (a topic was created, the permission changed).
     pub register_now: Notify,
     /// When the broker started (ms since the epoch).
     pub boot_timestamp: i64,
@@ -43,15 +47,5 @@ impl BrokerState {
             ConsumerOffsets::open(meta::consumer_offset_path(root))?,
             SubscriptionGroups::open(meta::subscription_group_path(root))?,
         ))
-    }
-
-    /// Whether the broker accepts writes.
-    pub fn writeable(&self) -> bool {
-        ferromq_protocol::perm::is_writeable(self.config.broker_permission)
-    }
-
-    /// Whether the broker serves reads.
-    pub fn readable(&self) -> bool {
-        ferromq_protocol::perm::is_readable(self.config.broker_permission)
     }
 }

@@ -1,6 +1,6 @@
 //! The admin codes RocketMQ's tools use: topics (create or update, delete, list), consumer
 //! groups (create or update, delete), topic and consumer statistics, and the broker's
-//! runtime information and configuration.
+//! runtime information (its configuration is in `broker_config`).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +18,7 @@ use tracing::info;
 use super::{success, Reply};
 use crate::error::BrokerError;
 use crate::state::BrokerState;
+use crate::stats;
 
 /// UPDATE_AND_CREATE_TOPIC.
 pub fn create_topic(state: &BrokerState, request: &RemotingCommand) -> Reply {
@@ -78,6 +79,7 @@ pub fn delete_topic(state: &BrokerState, request: &RemotingCommand) -> Reply {
     state.topics.delete(&h.topic)?;
     state.store.delete_topic(&h.topic)?;
     state.offsets.remove_topic(&h.topic);
+    state.stats.remove_topic(&h.topic);
     info!(topic = %h.topic, "topic deleted by admin");
     state.register_now.notify_one();
     Ok(Some(success()))
@@ -109,12 +111,15 @@ pub fn delete_group(state: &BrokerState, request: &RemotingCommand) -> Reply {
     if h.clean_offset {
         state.offsets.remove_group(&h.group_name);
     }
+    state.stats.remove_group(&h.group_name);
     info!(group = %h.group_name, clean_offset = h.clean_offset, "subscription group deleted by admin");
     Ok(Some(success()))
 }
 
-/// GET_TOPIC_STATS_INFO: each write queue's offset range and last store time.
+/// GET_TOPIC_STATS_INFO: each write queue's offset range and last store time, and the
+/// topic's put rate over the last minute.
 pub fn topic_stats(state: &BrokerState, request: &RemotingCommand) -> Reply {
+    let broker_name = &state.config.get().broker_name;
     let h = GetTopicStatsInfoRequestHeader::from_command(request)?;
     let Some(config) = state.topics.get(&h.topic) else {
         return Err(BrokerError::refused(
@@ -122,7 +127,10 @@ pub fn topic_stats(state: &BrokerState, request: &RemotingCommand) -> Reply {
             format!("topic[{}] not exist", h.topic),
         ));
     };
-    let mut table = TopicStatsTable::default();
+    let mut table = TopicStatsTable {
+        topic_put_tps: state.stats.topic_put_tps(&h.topic, ferromq_store::now_millis()),
+        ..TopicStatsTable::default()
+    };
     for queue_id in 0..config.write_queue_nums {
         let (min, max) = (
             state.store.min_offset(&h.topic, queue_id),
@@ -134,7 +142,7 @@ pub fn topic_stats(state: &BrokerState, request: &RemotingCommand) -> Reply {
             0
         };
         table.offset_table.insert(
-            MessageQueue::new(h.topic.clone(), state.config.broker_name.clone(), queue_id),
+            MessageQueue::new(h.topic.clone(), broker_name.clone(), queue_id),
             TopicOffset { min_offset: min, max_offset: max, last_update_timestamp: last },
         );
     }
@@ -142,8 +150,11 @@ pub fn topic_stats(state: &BrokerState, request: &RemotingCommand) -> Reply {
 }
 
 /// GET_CONSUME_STATS: for each read queue of the group's topics, the queue's end, the
-/// group's committed offset, and the store time of the last message it consumed.
+/// group's committed offset, and the store time of the last message it consumed; and the
+/// messages the group pulled per second over the last minute, summed over those topics.
 pub fn consume_stats(state: &BrokerState, request: &RemotingCommand) -> Reply {
+    let broker_name = &state.config.get().broker_name;
+    let now = ferromq_store::now_millis();
     let h = GetConsumeStatsRequestHeader::from_command(request)?;
     let topics: Vec<String> = match (&h.topic, h.topics()) {
         (Some(topic), _) if !topic.is_empty() => vec![topic.clone()],
@@ -153,6 +164,7 @@ pub fn consume_stats(state: &BrokerState, request: &RemotingCommand) -> Reply {
     let mut stats = ConsumeStats::default();
     for topic_name in topics {
         let Some(config) = state.topics.get(&topic_name) else { continue };
+        stats.consume_tps += state.stats.consume_tps(&h.consumer_group, &topic_name, now);
         for queue_id in 0..config.read_queue_nums {
             let broker_offset = state.store.max_offset(&topic_name, queue_id).max(0);
             let consumer_offset =
@@ -166,7 +178,7 @@ pub fn consume_stats(state: &BrokerState, request: &RemotingCommand) -> Reply {
                 0
             };
             stats.offset_table.insert(
-                MessageQueue::new(topic_name.clone(), state.config.broker_name.clone(), queue_id),
+                MessageQueue::new(topic_name.clone(), broker_name.clone(), queue_id),
                 OffsetWrapper {
                     broker_offset,
                     consumer_offset,
@@ -197,25 +209,25 @@ pub fn runtime_info(state: &BrokerState) -> Reply {
     );
     table.insert("consumeQueueCount".to_string(), state.store.queue_count().to_string());
     table.insert("flushedOffset".to_string(), state.store.flushed().to_string());
-    Ok(Some(success().with_body(KvTable { table }.to_json())))
-}
-
-/// GET_BROKER_CONFIG: every setting as `key=value` lines (Java properties text).
-pub fn broker_config(state: &BrokerState) -> Reply {
-    let value = serde_json::to_value(&state.config).map_err(|e| {
-        BrokerError::refused(ResponseCode::SYSTEM_ERROR, format!("cannot render config: {e}"))
-    })?;
-    let mut text = String::new();
-    if let serde_json::Value::Object(map) = value {
-        for (key, value) in map {
-            let value = match value {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            text.push_str(&format!("{key}={value}\n"));
-        }
+    let now = ferromq_store::now_millis();
+    let (puts, gets) = (state.stats.put_totals(), state.stats.get_totals());
+    let put_tps = stats::format_rates(state.stats.put_tps(now));
+    let get_tps = stats::format_rates(state.stats.get_tps(now));
+    for (key, value) in [
+        ("putTps", put_tps),
+        ("getTransferredTps", get_tps.clone()),
+        // RocketMQ 4.x's spelling, still read by older tools.
+        ("getTransferedTps", get_tps),
+        ("msgPutTotalTodayNow", puts.now.to_string()),
+        ("msgPutTotalTodayMorning", puts.today_morning.to_string()),
+        ("msgPutTotalYesterdayMorning", puts.yesterday_morning.to_string()),
+        ("msgGetTotalTodayNow", gets.now.to_string()),
+        ("msgGetTotalTodayMorning", gets.today_morning.to_string()),
+        ("msgGetTotalYesterdayMorning", gets.yesterday_morning.to_string()),
+    ] {
+        table.insert(key.to_string(), value);
     }
-    Ok(Some(success().with_body(text.into_bytes())))
+    Ok(Some(success().with_body(KvTable { table }.to_json())))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub async fn heartbeat(state: &BrokerState, channel: &Channel, request: &Remotin
     for consumer in &data.consumer_data_set {
         let group = state.groups.find_or_auto_create(
             &consumer.group_name,
-            state.config.auto_create_subscription_group,
+            state.config.get().auto_create_subscription_group,
         )?;
         if let Some(group) = &group {
             if consumer.message_model == MessageModel::Clustering {

@@ -2,6 +2,7 @@
 //! refusal into RocketMQ's response code (through `BrokerError`, in one place).
 
 mod admin;
+mod broker_config;
 mod client;
 mod lock;
 mod offset;
@@ -72,7 +73,8 @@ impl RequestProcessor for BrokerProcessor {
             RequestCode::GET_TOPIC_STATS_INFO => admin::topic_stats(state, &request),
             RequestCode::GET_CONSUME_STATS => admin::consume_stats(state, &request),
             RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(state),
-            RequestCode::GET_BROKER_CONFIG => admin::broker_config(state),
+            RequestCode::GET_BROKER_CONFIG => broker_config::get(state),
+            RequestCode::UPDATE_BROKER_CONFIG => broker_config::update(state, channel, &request),
             RequestCode::LOCK_BATCH_MQ => lock::lock(state, &request),
             RequestCode::UNLOCK_BATCH_MQ => lock::unlock(state, &request),
             _ => Ok(Some(not_supported(&request))),

@@ -13,25 +13,27 @@ use ferromq_protocol::{perm, RemotingCommand, ResponseCode};
 use ferromq_store::{GetResult, GetStatus};
 
 use super::Reply;
+use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::state::BrokerState;
 
 /// Handles one pull.
 pub async fn pull(state: &BrokerState, request: &RemotingCommand) -> Reply {
+    let config = state.config.get();
     let header = PullMessageRequestHeader::from_command(request)?;
     let flags = header.pull_sys_flag();
-    let subscription = check(state, &header)?;
+    let subscription = check(state, &config, &header)?;
     let filter = move |tags_code: i64| {
         subscription.is_sub_all() || subscription.code_set.contains(&(tags_code as i32))
     };
     let max_count = usize::try_from(header.max_msg_nums.max(1))
         .unwrap_or(1)
-        .min(state.config.max_transfer_count_on_message_in_memory);
+        .min(config.max_transfer_count_on_message_in_memory);
     let max_bytes = header
         .max_msg_bytes
         .and_then(|b| usize::try_from(b).ok())
         .unwrap_or(usize::MAX)
-        .min(state.config.max_transfer_bytes_on_message_in_memory);
+        .min(config.max_transfer_bytes_on_message_in_memory);
     let read = || {
         state.store.get_messages(
             &header.topic,
@@ -57,10 +59,10 @@ pub async fn pull(state: &BrokerState, request: &RemotingCommand) -> Reply {
         }
     }
     if code == ResponseCode::PULL_NOT_FOUND && flags.has(PullSysFlag::SUSPEND) {
-        let hold = if state.config.long_polling_enable {
+        let hold = if config.long_polling_enable {
             Duration::from_millis(u64::try_from(header.suspend_timeout_millis).unwrap_or(0))
         } else {
-            Duration::from_millis(state.config.short_polling_time_mills)
+            Duration::from_millis(config.short_polling_time_mills)
         };
         let arrived = state
             .pulls
@@ -73,7 +75,10 @@ pub async fn pull(state: &BrokerState, request: &RemotingCommand) -> Reply {
             code = status_code(result.status, header.queue_offset);
         }
     }
-    if flags.has(PullSysFlag::COMMIT_OFFSET) && state.config.broker_id == 0 {
+    if code == ResponseCode::SUCCESS && !result.messages.is_empty() {
+        state.stats.record_get(&header.consumer_group, &header.topic, result.messages.len() as u64);
+    }
+    if flags.has(PullSysFlag::COMMIT_OFFSET) && config.broker_id == 0 {
         state.offsets.commit(
             &header.consumer_group,
             &header.topic,
@@ -104,17 +109,18 @@ async fn catch_up_dispatch(state: &BrokerState) -> bool {
 /// The checks RocketMQ makes before reading, in its order; returns the subscription to filter by.
 fn check(
     state: &BrokerState,
+    config: &BrokerConfig,
     header: &PullMessageRequestHeader,
 ) -> Result<SubscriptionData, BrokerError> {
-    if !state.readable() {
+    if !config.readable() {
         return Err(BrokerError::refused(
             ResponseCode::NO_PERMISSION,
-            format!("the broker[{}] pulling message is forbidden", state.config.broker_addr()),
+            format!("the broker[{}] pulling message is forbidden", config.broker_addr()),
         ));
     }
     let group = state
         .groups
-        .find_or_auto_create(&header.consumer_group, state.config.auto_create_subscription_group)?
+        .find_or_auto_create(&header.consumer_group, config.auto_create_subscription_group)?
         .ok_or_else(|| {
             BrokerError::refused(
                 ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,

@@ -15,21 +15,24 @@ use ferromq_remoting::Channel;
 use ferromq_store::PutResult;
 
 use super::{success, Reply};
+use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::state::BrokerState;
 
 /// A single message.
 pub async fn send(state: &BrokerState, channel: &Channel, request: &RemotingCommand) -> Reply {
+    let settings = state.config.get();
     let header = decode_header(request)?;
-    let config = check_and_pick(state, &header)?;
+    let config = check_and_pick(state, &settings, &header)?;
     let queue_id = pick_queue(&header, &config);
     let mut properties = Properties::decode(header.properties.as_deref().unwrap_or_default());
-    refuse_unsupported(state, &properties)?;
-    prepare_properties(state, &mut properties, &config);
+    refuse_unsupported(&settings, &properties)?;
+    prepare_properties(&settings, &mut properties, &config);
     let unique_id = properties.get(property::UNIQ_KEY).map(str::to_string);
     let msg = message(state, channel, &header, queue_id, request.body.clone(), properties);
     let put = state.store.put(&msg)?;
-    respond(state, put, queue_id, unique_id).await
+    state.stats.record_put(&header.topic, 1);
+    respond(&settings, put, queue_id, unique_id).await
 }
 
 /// A batch of messages for one topic and queue.
@@ -38,6 +41,7 @@ pub async fn send_batch(
     channel: &Channel,
     request: &RemotingCommand,
 ) -> Reply {
+    let settings = state.config.get();
     let header = decode_header(request)?;
     if header.topic.len() > topic::TOPIC_MAX_LENGTH
         || header.topic.starts_with(topic::RETRY_GROUP_TOPIC_PREFIX)
@@ -47,7 +51,7 @@ pub async fn send_batch(
             "batch messages cannot target retry topics or long topic names",
         ));
     }
-    let config = check_and_pick(state, &header)?;
+    let config = check_and_pick(state, &settings, &header)?;
     let queue_id = pick_queue(&header, &config);
     let entries = decode_batch(request.body.clone()).map_err(|e| {
         BrokerError::refused(ResponseCode::MESSAGE_ILLEGAL, format!("bad batch body: {e}"))
@@ -59,14 +63,15 @@ pub async fn send_batch(
         .into_iter()
         .map(|entry| {
             let mut properties = entry.properties;
-            prepare_properties(state, &mut properties, &config);
+            prepare_properties(&settings, &mut properties, &config);
             let mut msg = message(state, channel, &header, queue_id, entry.body, properties);
             msg.flag = entry.flag;
             msg
         })
         .collect();
     let put = state.store.put_batch(&msgs)?;
-    respond(state, put, queue_id, None).await
+    state.stats.record_put(&header.topic, msgs.len() as u64);
+    respond(&settings, put, queue_id, None).await
 }
 
 fn decode_header(request: &RemotingCommand) -> Result<SendMessageRequestHeader, BrokerError> {
@@ -77,12 +82,13 @@ fn decode_header(request: &RemotingCommand) -> Result<SendMessageRequestHeader, 
 /// Checks the broker, the topic name and permissions; finds or creates the topic.
 fn check_and_pick(
     state: &BrokerState,
+    settings: &BrokerConfig,
     header: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, BrokerError> {
-    if !state.writeable() {
+    if !settings.writeable() {
         return Err(BrokerError::refused(
             ResponseCode::NO_PERMISSION,
-            format!("the broker[{}] sending message is forbidden", state.config.broker_addr()),
+            format!("the broker[{}] sending message is forbidden", settings.broker_addr()),
         ));
     }
     if let Err(e) = topic::validate_topic(&header.topic) {
@@ -99,7 +105,7 @@ fn check_and_pick(
     }
     let config = match state.topics.get(&header.topic) {
         Some(config) => config,
-        None => create_topic(state, header)?,
+        None => create_topic(state, settings, header)?,
     };
     if !perm::is_writeable(config.perm) {
         return Err(BrokerError::refused(
@@ -122,12 +128,13 @@ fn check_and_pick(
 
 fn create_topic(
     state: &BrokerState,
+    settings: &BrokerConfig,
     header: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, BrokerError> {
     let created = if header.topic.starts_with(topic::RETRY_GROUP_TOPIC_PREFIX) {
         let group = header.topic.trim_start_matches(topic::RETRY_GROUP_TOPIC_PREFIX);
         Some(state.topics.create_retry_topic(group, 1)?)
-    } else if state.config.auto_create_topic_enable {
+    } else if settings.auto_create_topic_enable {
         state.topics.auto_create(
             &header.topic,
             &header.default_topic,
@@ -164,7 +171,7 @@ fn pick_queue(header: &SendMessageRequestHeader, config: &TopicConfig) -> i32 {
 /// Transactional and delayed messages need the half-message and schedule stores, which this
 /// broker does not have yet: refuse them clearly rather than store them as plain messages
 /// (a half message would then never be delivered, a delayed one delivered at once).
-fn refuse_unsupported(state: &BrokerState, properties: &Properties) -> Result<(), BrokerError> {
+fn refuse_unsupported(settings: &BrokerConfig, properties: &Properties) -> Result<(), BrokerError> {
     if properties
         .get(property::TRANSACTION_PREPARED)
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -173,7 +180,7 @@ fn refuse_unsupported(state: &BrokerState, properties: &Properties) -> Result<()
             ResponseCode::NO_PERMISSION,
             format!(
                 "the broker[{}] sending transaction message is forbidden",
-                state.config.broker_addr()
+                settings.broker_addr()
             ),
         ));
     }
@@ -187,7 +194,7 @@ fn refuse_unsupported(state: &BrokerState, properties: &Properties) -> Result<()
 }
 
 /// Adds what the broker adds: a unique id if the producer sent none, and the cluster name.
-fn prepare_properties(state: &BrokerState, properties: &mut Properties, _config: &TopicConfig) {
+fn prepare_properties(settings: &BrokerConfig, properties: &mut Properties, _config: &TopicConfig) {
     properties.remove(property::POP_CK);
     if properties.get(property::UNIQ_KEY).is_none_or(str::is_empty) {
         thread_local! {
@@ -196,7 +203,7 @@ fn prepare_properties(state: &BrokerState, properties: &mut Properties, _config:
         let id = IDS.with(UniqIdGenerator::next_id);
         properties.insert(property::UNIQ_KEY, id);
     }
-    properties.insert(property::CLUSTER, state.config.broker_cluster_name.as_str());
+    properties.insert(property::CLUSTER, settings.broker_cluster_name.as_str());
 }
 
 fn message(
@@ -224,14 +231,14 @@ fn message(
 
 /// Waits for the flush when the store asks for it, then builds the send response.
 async fn respond(
-    state: &BrokerState,
+    settings: &BrokerConfig,
     put: PutResult,
     queue_id: i32,
     unique_id: Option<String>,
 ) -> Reply {
     let mut code = ResponseCode::SUCCESS;
     if let Some(durable) = put.durable {
-        let timeout = state.config.store.sync_flush_timeout();
+        let timeout = settings.store.sync_flush_timeout();
         match tokio::time::timeout(timeout, durable).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(reason))) => {
@@ -247,8 +254,8 @@ async fn respond(
         transaction_id: unique_id,
         batch_uniq_id: None,
         recall_handle: None,
-        msg_region: state.config.region_id.clone(),
-        trace_on: state.config.trace_on,
+        msg_region: settings.region_id.clone(),
+        trace_on: settings.trace_on,
     };
     let mut response = success().with_ext_fields(header.to_ext());
     response.code = code.0;

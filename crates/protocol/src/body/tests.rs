@@ -346,10 +346,14 @@ round_trip!(
 
 round_trip!(
     topic_stats_round_trips,
-    mq_map(any::<[i64; 3]>().prop_map(|[min_offset, max_offset, last_update_timestamp]| {
-        TopicOffset { min_offset, max_offset, last_update_timestamp }
-    }))
-    .prop_map(|offset_table| TopicStatsTable { offset_table }),
+    (
+        mq_map(any::<[i64; 3]>().prop_map(|[min_offset, max_offset, last_update_timestamp]| {
+            TopicOffset { min_offset, max_offset, last_update_timestamp }
+        })),
+        // Doubles that every parser reads back exactly.
+        (0u32..1_000_000).prop_map(|n| f64::from(n) / 8.0)
+    )
+        .prop_map(|(offset_table, topic_put_tps)| TopicStatsTable { offset_table, topic_put_tps }),
     TopicStatsTable
 );
 

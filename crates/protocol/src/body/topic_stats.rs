@@ -43,25 +43,30 @@ impl FromJsonValue for TopicOffset {
     }
 }
 
-/// A topic's queues and their offset ranges. `topicPutTps` is written as `0.0`, as the
-/// broker never fills it in, and ignored when read.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A topic's queues and their offset ranges, and the messages put to it per second over
+/// the last minute (`topicPutTps`; 0 when absent, as from an older broker).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TopicStatsTable {
     pub offset_table: BTreeMap<MessageQueue, TopicOffset>,
+    pub topic_put_tps: f64,
 }
 
 impl ToJson for TopicStatsTable {
     fn to_json_tree(&self) -> Json {
         Json::bean([
             ("offsetTable", self.offset_table.to_json_tree()),
-            ("topicPutTps", Json::Double(0.0)),
+            ("topicPutTps", self.topic_put_tps.to_json_tree()),
         ])
     }
 }
 
 impl FromJsonValue for TopicStatsTable {
     fn from_json_value(v: &Value) -> Result<Self> {
-        Ok(TopicStatsTable { offset_table: Fields::of(v)?.get("offsetTable")? })
+        let f = Fields::of(v)?;
+        Ok(TopicStatsTable {
+            offset_table: f.get("offsetTable")?,
+            topic_put_tps: f.get("topicPutTps")?,
+        })
     }
 }
 
@@ -78,9 +83,16 @@ mod tests {
                 MessageQueue::new("t", "b", 0),
                 TopicOffset { min_offset: 0, max_offset: 10, last_update_timestamp: 1700000000000 },
             )]),
+            topic_put_tps: 0.0,
         };
         let text = r#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"lastUpdateTimestamp":1700000000000,"maxOffset":10,"minOffset":0}},"topicPutTps":0.0}"#;
         assert_eq!(String::from_utf8(table.to_json()).unwrap(), text);
         assert_eq!(TopicStatsTable::from_json(text.as_bytes()).unwrap(), table);
+        let busy = TopicStatsTable { topic_put_tps: 12.5, ..table };
+        let text = String::from_utf8(busy.to_json()).unwrap();
+        assert!(text.ends_with(r#""topicPutTps":12.5}"#), "{text}");
+        assert_eq!(TopicStatsTable::from_json(text.as_bytes()).unwrap(), busy);
+        let without = TopicStatsTable::from_json(br#"{"offsetTable":{}}"#).unwrap();
+        assert_eq!(without.topic_put_tps, 0.0);
     }
 }

@@ -169,6 +169,13 @@ impl TopicTable {
         Ok(true)
     }
 
+    /// Bumps the data version without changing a topic and writes the file, so that name
+    /// servers take the next registration's topics again (RocketMQ does this when the
+    /// broker's permission changes, which masks the permissions it registers).
+    pub fn bump_version(&self) -> Result<()> {
+        self.bump_and_persist(write(&self.state))
+    }
+
     /// Writes the file if anything changed since the last write; `Ok(false)` if nothing had.
     pub fn persist(&self) -> Result<bool> {
         self.file.persist(|| pretty::render(&self.all().to_json_tree()))

@@ -66,6 +66,8 @@ fn round_trip_through_disk() {
     assert!(t.delete("BenchmarkTest").unwrap());
     assert!(!t.delete("BenchmarkTest").unwrap());
     assert_eq!(t.data_version().counter, 3);
+    t.bump_version().unwrap();
+    assert_eq!(t.data_version().counter, 4, "a bump without a change");
 
     let reopened = TopicTable::open(t.path()).unwrap();
     assert_eq!(reopened.all(), t.all());

@@ -1,8 +1,15 @@
 //! `BrokerConfig`: the broker's settings under RocketMQ's names, with the store's settings
-//! in the same flat namespace, as in RocketMQ's `broker.conf`.
+//! in the same flat namespace, as in RocketMQ's `broker.conf`; and, below, how they change
+//! while the broker runs.
+
+pub mod live;
+pub mod overlay;
+pub mod properties;
+pub mod update;
 
 use std::time::Duration;
 
+use ferromq_store::meta::SystemTopicOptions;
 use ferromq_store::StoreConfig;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +63,9 @@ pub struct BrokerConfig {
     pub trace_on: bool,
     /// Order lock lifetime, ms (`rocketmq.broker.rebalance.lockMaxLiveTime`, 60000).
     pub rebalance_lock_max_live_time: u64,
+    /// `;`-separated settings UPDATE_BROKER_CONFIG may not change (`configBlackList`,
+    /// "configBlackList;brokerConfigPath"; those two and `rocketmqHome` are always refused).
+    pub config_black_list: String,
     /// The storage engine's settings, in the same file.
     #[serde(flatten)]
     pub store: StoreConfig,
@@ -85,6 +95,7 @@ impl Default for BrokerConfig {
             region_id: "DefaultRegion".into(),
             trace_on: true,
             rebalance_lock_max_live_time: 60_000,
+            config_black_list: "configBlackList;brokerConfigPath".into(),
             store: StoreConfig::default(),
         }
     }
@@ -109,10 +120,29 @@ impl BrokerConfig {
                 self.broker_permission
             ));
         }
+        if self.max_transfer_count_on_message_in_memory == 0
+            || self.max_transfer_bytes_on_message_in_memory == 0
+        {
+            return fail(
+                "maxTransferCountOnMessageInMemory and maxTransferBytesOnMessageInMemory must be \
+                 at least 1"
+                    .into(),
+            );
+        }
         if self.broker_ip1.parse::<std::net::IpAddr>().is_err() {
             return fail(format!("brokerIP1 {} is not an IP address", self.broker_ip1));
         }
         self.store.validate().map_err(|e| BrokerError::Config(e.to_string()))
+    }
+
+    /// Whether the broker accepts writes (`brokerPermission`).
+    pub fn writeable(&self) -> bool {
+        ferromq_protocol::perm::is_writeable(self.broker_permission)
+    }
+
+    /// Whether the broker serves reads (`brokerPermission`).
+    pub fn readable(&self) -> bool {
+        ferromq_protocol::perm::is_readable(self.broker_permission)
     }
 
     /// The name servers to register with.
@@ -133,6 +163,23 @@ impl BrokerConfig {
     /// `listenAddr:listenPort`.
     pub fn bind_addr(&self) -> String {
         format!("{}:{}", self.listen_addr, self.listen_port)
+    }
+
+    /// The system topics this broker keeps, by its settings.
+    pub fn system_topic_options(&self) -> SystemTopicOptions {
+        let mut options = SystemTopicOptions::new(&self.broker_cluster_name, &self.broker_name);
+        options.auto_create_topic_enable = self.auto_create_topic_enable;
+        options.default_topic_queue_nums = self.default_topic_queue_nums;
+        options
+    }
+
+    /// Every setting as properties text (`key=value` lines, sorted), as GET_BROKER_CONFIG
+    /// answers.
+    pub fn to_properties(&self) -> Result<String, BrokerError> {
+        let map = update::to_map(self)?;
+        let values: Vec<(&str, String)> =
+            map.iter().map(|(k, v)| (k.as_str(), properties::value_text(v))).collect();
+        Ok(properties::render(values.iter().map(|(k, v)| (*k, v.as_str()))))
     }
 
     /// `registerNameServerPeriod`, clamped to RocketMQ's 10–60 s.
