@@ -1,6 +1,7 @@
 //! End-to-end tests that start real `ferromq` processes on loopback.
 
 mod broker;
+mod client_producer;
 mod namesrv;
 mod rust_client;
 mod store_crash;

@@ -90,3 +90,53 @@ impl Standalone {
         Self::start_in(dir)
     }
 }
+
+/// A `ferromq broker` process registered with a name server, killed when dropped.
+pub struct BrokerProcess {
+    pub process: ChildProcess,
+    pub addr: SocketAddr,
+    pub _dir: TempDir,
+}
+
+impl BrokerProcess {
+    /// Starts broker group `name` (master) registering with `namesrv`; topics are
+    /// auto-created unless `extra_config` (TOML lines added to its config file) says otherwise.
+    pub fn start(namesrv: SocketAddr, name: &str, extra_config: &str) -> BrokerProcess {
+        let dir = temp_dir();
+        let port = free_port();
+        let config = dir.path().join("broker.toml");
+        let auto_create = if extra_config.contains("autoCreateTopicEnable") {
+            ""
+        } else {
+            "autoCreateTopicEnable = true"
+        };
+        std::fs::write(
+            &config,
+            format!(
+                "brokerName = {name:?}\nbrokerIP1 = \"127.0.0.1\"\n{auto_create}\n{extra_config}\n"
+            ),
+        )
+        .unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let data = dir.path().join("store").display().to_string();
+        let process = ChildProcess::spawn(
+            &format!("broker-{name}"),
+            &ferromq_bin(),
+            &[
+                "broker",
+                "--config",
+                &config.display().to_string(),
+                "--listen",
+                &listen,
+                "--namesrv",
+                &namesrv.to_string(),
+                "--data",
+                &data,
+            ],
+            dir.path(),
+        );
+        let addr: SocketAddr = listen.parse().unwrap();
+        wait_for_listener(addr, START_TIMEOUT);
+        BrokerProcess { process, addr, _dir: dir }
+    }
+}
