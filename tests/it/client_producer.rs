@@ -77,6 +77,14 @@ async fn wait_for_brokers(namesrv: std::net::SocketAddr, topic: &str, count: usi
     }
 }
 
+/// A producer's settings for tests: generous timeouts, for loaded CI machines.
+fn producer_config(group: &str, namesrv: impl ToString) -> ProducerConfig {
+    let mut config = ProducerConfig::new(group, namesrv.to_string());
+    config.send_msg_timeout = Duration::from_secs(10);
+    config.client.mq_client_api_timeout = Duration::from_secs(10);
+    config
+}
+
 fn uniq(message: &StoredMessage) -> &str {
     message.properties.get(property::UNIQ_KEY).unwrap_or_default()
 }
@@ -86,7 +94,7 @@ async fn every_send_mode_stores_what_was_sent() {
     const TOPIC: &str = "ProducerModes";
     let standalone = Standalone::start();
     let broker = standalone.broker.to_string();
-    let config = ProducerConfig::new("modes-producer", standalone.namesrv.to_string());
+    let config = producer_config("modes-producer", standalone.namesrv);
     let producer = Producer::start(config).await.unwrap();
 
     // Sync, to a new topic (auto-created through TBW102's route).
@@ -196,7 +204,7 @@ async fn a_dead_broker_is_retried_elsewhere() {
     let mut a = BrokerProcess::start(namesrv.addr, "broker-a", "");
     let b = BrokerProcess::start(namesrv.addr, "broker-b", "");
     wait_for_brokers(namesrv.addr, "TBW102", 2).await;
-    let config = ProducerConfig::new("failover-producer", namesrv.addr.to_string());
+    let config = producer_config("failover-producer", namesrv.addr);
     let producer = Producer::start(config).await.unwrap();
     assert_eq!(producer.publish_queues(TOPIC).await.unwrap().len(), 8, "4 queues on each");
     let mut brokers_used = std::collections::BTreeSet::new();
@@ -226,7 +234,7 @@ async fn a_dead_broker_is_retried_elsewhere() {
 async fn missing_routes_and_name_servers_are_clear_errors() {
     let namesrv = Namesrv::start("");
     let _broker = BrokerProcess::start(namesrv.addr, "broker-x", "autoCreateTopicEnable = false");
-    let config = ProducerConfig::new("route-producer", namesrv.addr.to_string());
+    let config = producer_config("route-producer", namesrv.addr);
     let producer = Producer::start(config).await.unwrap();
     let error = producer.send(Message::new("NobodyServesThis", "x")).await.unwrap_err();
     assert!(matches!(error, ClientError::NoRoute { .. }), "{error}");

@@ -3,6 +3,5 @@
 mod broker;
 mod client_producer;
 mod namesrv;
-mod rust_client;
 mod store_crash;
 mod support;

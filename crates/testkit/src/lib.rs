@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod cluster;
+
 pub use tempfile::TempDir;
 
 /// A port on 127.0.0.1 that was free a moment ago (bound, then released).

@@ -90,7 +90,7 @@ pub async fn pull(state: &BrokerState, request: &RemotingCommand) -> Reply {
 }
 
 /// Longest a pull waits for the dispatcher to index messages already appended.
-const DISPATCH_CATCH_UP: Duration = Duration::from_millis(500);
+const DISPATCH_CATCH_UP: Duration = Duration::from_secs(5);
 
 /// Waits (briefly) until everything appended before now is in the consume queues, so a pull
 /// sees every message whose send was acknowledged before it; true if there was a gap.

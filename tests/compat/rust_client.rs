@@ -27,7 +27,7 @@ use rocketmq_model::common::message::message_single::Message;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 
-use crate::support::Standalone;
+use ferromq_testkit::cluster::Standalone;
 
 /// A user property every test message carries.
 const USER_PROPERTY: &str = "color";

@@ -1,0 +1,146 @@
+//! Starting `ferromq` processes for tests — a name server, a broker, a standalone — each on
+//! its own free port and data folder, killed when dropped.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::{ferromq_bin, free_port, temp_dir, wait_for_listener, ChildProcess, TempDir};
+
+/// How long a process may take to start listening.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A name server process, killed when dropped.
+#[derive(Debug)]
+pub struct Namesrv {
+    pub process: ChildProcess,
+    pub addr: SocketAddr,
+    /// Kept alive for the process: its config, KV file and log live here.
+    pub _dir: TempDir,
+}
+
+impl Namesrv {
+    /// Starts `ferromq namesrv` with `extra_config` (TOML lines) added to its config file.
+    pub fn start(extra_config: &str) -> Namesrv {
+        let dir = temp_dir();
+        let port = free_port();
+        let config = dir.path().join("namesrv.toml");
+        let kv = dir.path().join("kvConfig.json");
+        std::fs::write(
+            &config,
+            format!("kvConfigPath = {:?}\n{extra_config}\n", kv.display().to_string()),
+        )
+        .unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let process = ChildProcess::spawn(
+            "namesrv",
+            &ferromq_bin(),
+            &["namesrv", "--listen", &listen, "--config", &config.display().to_string()],
+            dir.path(),
+        );
+        let addr: SocketAddr = listen.parse().unwrap();
+        wait_for_listener(addr, START_TIMEOUT);
+        Namesrv { process, addr, _dir: dir }
+    }
+}
+
+/// A `ferromq standalone` process (name server and broker), killed when dropped.
+#[derive(Debug)]
+pub struct Standalone {
+    pub process: ChildProcess,
+    pub namesrv: SocketAddr,
+    pub broker: SocketAddr,
+    pub dir: TempDir,
+}
+
+impl Standalone {
+    /// Starts standalone on free ports with a fresh data folder.
+    pub fn start() -> Standalone {
+        let dir = temp_dir();
+        Self::start_in(dir)
+    }
+
+    /// Starts standalone with its data in `dir` (reused across restarts).
+    pub fn start_in(dir: TempDir) -> Standalone {
+        let (namesrv_port, broker_port) = (free_port(), free_port());
+        let data = dir.path().join("data").display().to_string();
+        let process = ChildProcess::spawn(
+            "standalone",
+            &ferromq_bin(),
+            &[
+                "standalone",
+                "--data",
+                &data,
+                "--listen-addr",
+                "127.0.0.1",
+                "--namesrv-port",
+                &namesrv_port.to_string(),
+                "--broker-port",
+                &broker_port.to_string(),
+            ],
+            dir.path(),
+        );
+        let namesrv: SocketAddr = format!("127.0.0.1:{namesrv_port}").parse().unwrap();
+        let broker: SocketAddr = format!("127.0.0.1:{broker_port}").parse().unwrap();
+        wait_for_listener(namesrv, START_TIMEOUT);
+        wait_for_listener(broker, START_TIMEOUT);
+        Standalone { process, namesrv, broker, dir }
+    }
+
+    /// Kills the process (SIGKILL) and starts it again on the same data, returning the new one.
+    pub fn kill_and_restart(mut self) -> Standalone {
+        self.process.kill9();
+        let Standalone { dir, .. } = self;
+        Self::start_in(dir)
+    }
+}
+
+/// A `ferromq broker` process registered with a name server, killed when dropped.
+#[derive(Debug)]
+pub struct BrokerProcess {
+    pub process: ChildProcess,
+    pub addr: SocketAddr,
+    pub _dir: TempDir,
+}
+
+impl BrokerProcess {
+    /// Starts broker group `name` (master) registering with `namesrv`; topics are
+    /// auto-created unless `extra_config` (TOML lines added to its config file) says otherwise.
+    pub fn start(namesrv: SocketAddr, name: &str, extra_config: &str) -> BrokerProcess {
+        let dir = temp_dir();
+        let port = free_port();
+        let config = dir.path().join("broker.toml");
+        let auto_create = if extra_config.contains("autoCreateTopicEnable") {
+            ""
+        } else {
+            "autoCreateTopicEnable = true"
+        };
+        std::fs::write(
+            &config,
+            format!(
+                "brokerName = {name:?}\nbrokerIP1 = \"127.0.0.1\"\n{auto_create}\n{extra_config}\n"
+            ),
+        )
+        .unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let data = dir.path().join("store").display().to_string();
+        let process = ChildProcess::spawn(
+            &format!("broker-{name}"),
+            &ferromq_bin(),
+            &[
+                "broker",
+                "--config",
+                &config.display().to_string(),
+                "--listen",
+                &listen,
+                "--namesrv",
+                &namesrv.to_string(),
+                "--data",
+                &data,
+            ],
+            dir.path(),
+        );
+        let addr: SocketAddr = listen.parse().unwrap();
+        wait_for_listener(addr, START_TIMEOUT);
+        BrokerProcess { process, addr, _dir: dir }
+    }
+}

@@ -1,0 +1,1 @@
+//! Compatibility tests live in `main.rs` and its modules; this library is empty.
