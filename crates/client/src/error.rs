@@ -29,6 +29,9 @@ pub enum ClientError {
     /// Every attempt of a send failed; the last error is kept.
     #[error("send failed after {attempts} attempt(s): {last}")]
     SendFailed { attempts: u32, last: Box<ClientError> },
+    /// A local file (such as a broadcasting consumer's offsets) could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io { path: std::path::PathBuf, source: std::io::Error },
     /// The client has not been started, or has been shut down.
     #[error("client is {0}")]
     State(&'static str),

@@ -130,7 +130,6 @@ impl Instance {
         }
     }
 
-    #[allow(dead_code, reason = "the push consumer registers itself here; it lands next")]
     pub fn add_member(&self, group: &str, member: Arc<dyn Member>) {
         lock(&self.members).insert(group.to_string(), member);
     }
@@ -232,7 +231,6 @@ impl Instance {
     }
 
     /// `topic`'s route, from the cache or the name servers.
-    #[allow(dead_code, reason = "consumers read routes through it; they land next")]
     pub async fn route(&self, topic: &str) -> Result<Arc<TopicRoute>> {
         if let Some(route) = self.cached_route(topic) {
             return Ok(route);

@@ -1,5 +1,5 @@
-//! FerroMQ's client library: producers (and, as they land, consumers and an admin client)
-//! that speak the RocketMQ remoting protocol to any RocketMQ-compatible cluster.
+//! FerroMQ's client library: producers and push consumers (and, as it lands, an admin
+//! client) that speak the RocketMQ remoting protocol to any RocketMQ-compatible cluster.
 //!
 //! ```no_run
 //! # async fn demo() -> ferromq_client::Result<()> {
@@ -14,6 +14,7 @@
 //! ```
 
 mod config;
+pub mod consumer;
 mod error;
 mod instance;
 mod message;
@@ -21,7 +22,12 @@ pub mod producer;
 mod route;
 
 pub use config::ClientConfig;
+pub use consumer::{
+    AllocateStrategy, ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFromWhere,
+    ConsumeOrderlyStatus, MessageListener, PushConsumer, PushConsumerConfig,
+};
 pub use error::{ClientError, Result};
+pub use ferromq_protocol::body::MessageModel;
 pub use ferromq_protocol::body::MessageQueue;
 pub use message::{Message, MessageExt, SendResult, SendStatus};
 pub use producer::{Producer, ProducerConfig, QueueSelector, SelectByHash};

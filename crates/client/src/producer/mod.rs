@@ -112,8 +112,14 @@ impl Producer {
         let instance = Instance::new(config.client.clone())?;
         instance.add_producer_group(&config.group);
         instance.start();
+        Ok(Producer::attached(config, instance))
+    }
+
+    /// A producer sending through an instance someone else started and shuts down (a push
+    /// consumer's, for re-sending failed messages).
+    pub(crate) fn attached(config: ProducerConfig, instance: Arc<Instance>) -> Producer {
         let async_slots = Arc::new(Semaphore::new(config.back_pressure_for_async_send_num));
-        Ok(Producer {
+        Producer {
             inner: Arc::new(Inner {
                 config,
                 instance,
@@ -121,7 +127,7 @@ impl Producer {
                 faults: FaultTable::default(),
                 async_slots,
             }),
-        })
+        }
     }
 
     /// The producer's settings.
