@@ -2,6 +2,7 @@
 
 mod broker;
 mod client_producer;
+mod client_push;
 mod namesrv;
 mod store_crash;
 mod support;

@@ -100,6 +100,8 @@ pub struct BrokerProcess {
     pub process: ChildProcess,
     pub addr: SocketAddr,
     pub _dir: TempDir,
+    name: String,
+    namesrv: SocketAddr,
 }
 
 impl BrokerProcess {
@@ -121,7 +123,13 @@ impl BrokerProcess {
             ),
         )
         .unwrap();
-        let listen = format!("127.0.0.1:{port}");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let process = Self::spawn(&dir, namesrv, name, addr);
+        BrokerProcess { process, addr, _dir: dir, name: name.to_string(), namesrv }
+    }
+
+    fn spawn(dir: &TempDir, namesrv: SocketAddr, name: &str, addr: SocketAddr) -> ChildProcess {
+        let config = dir.path().join("broker.toml");
         let data = dir.path().join("store").display().to_string();
         let process = ChildProcess::spawn(
             &format!("broker-{name}"),
@@ -131,7 +139,7 @@ impl BrokerProcess {
                 "--config",
                 &config.display().to_string(),
                 "--listen",
-                &listen,
+                &addr.to_string(),
                 "--namesrv",
                 &namesrv.to_string(),
                 "--data",
@@ -139,8 +147,14 @@ impl BrokerProcess {
             ],
             dir.path(),
         );
-        let addr: SocketAddr = listen.parse().unwrap();
         wait_for_listener(addr, START_TIMEOUT);
-        BrokerProcess { process, addr, _dir: dir }
+        process
+    }
+
+    /// Kills the broker (SIGKILL) and starts it again on the same port, config and data, so
+    /// clients find it at the address they knew.
+    pub fn kill_and_restart(&mut self) {
+        self.process.kill9();
+        self.process = Self::spawn(&self._dir, self.namesrv, &self.name, self.addr);
     }
 }

@@ -21,7 +21,7 @@ pub async fn run(member: Arc<GroupMember>, run: QueueRun) {
     while !run.stop.is_cancelled() && !run.pq.is_dropped() {
         let freed = run.pq.freed();
         if let Some(full) = run.pq.full(&limits) {
-            if flow_controlled % 1000 == 0 {
+            if flow_controlled.is_multiple_of(1000) {
                 tracing::info!(queue = ?run.queue, ?full, "cache full; pulling paused");
             }
             flow_controlled += 1;

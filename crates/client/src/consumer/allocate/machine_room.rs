@@ -39,6 +39,9 @@ pub fn by_machine_room(
     result
 }
 
+/// A strategy as `nearby` applies it inside a room: `(current, queues, clients) → share`.
+pub type Split<'a> = &'a dyn Fn(&str, &[MessageQueue], &[String]) -> Vec<MessageQueue>;
+
 /// Groups queues and clients by room; `current` gets its share (by `inner`) of its own
 /// room's queues, plus its share of every room that has no client at all.
 pub fn nearby(
@@ -46,7 +49,7 @@ pub fn nearby(
     mq_all: &[MessageQueue],
     cid_all: &[String],
     resolver: &dyn MachineRoomResolver,
-    inner: &dyn Fn(&str, &[MessageQueue], &[String]) -> Vec<MessageQueue>,
+    inner: Split<'_>,
 ) -> Vec<MessageQueue> {
     let mut room_queues: BTreeMap<String, Vec<MessageQueue>> = BTreeMap::new();
     for queue in mq_all {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ferromq_protocol::body::{MessageQueue, ResetOffsetBody};
 
@@ -20,6 +21,9 @@ pub const FILE_NAME: &str = "offsets.json";
 pub struct LocalOffsetStore {
     path: PathBuf,
     pub(super) table: OffsetTable,
+    /// Held across each read-modify-write of the file, so concurrent commits of different
+    /// queues do not overwrite one another.
+    file: Arc<Mutex<()>>,
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> ClientError {
@@ -80,7 +84,7 @@ impl LocalOffsetStore {
     /// The store of `group` for client `client_id` under `folder`.
     pub fn new(folder: &Path, client_id: &str, group: &str) -> LocalOffsetStore {
         let path = folder.join(client_id).join(group).join(FILE_NAME);
-        LocalOffsetStore { path, table: OffsetTable::default() }
+        LocalOffsetStore { path, table: OffsetTable::default(), file: Arc::default() }
     }
 
     /// The file this store writes.
@@ -110,9 +114,10 @@ impl LocalOffsetStore {
         if offsets.is_empty() {
             return Ok(());
         }
-        let path = self.path.clone();
+        let (path, file) = (self.path.clone(), Arc::clone(&self.file));
         let offsets = offsets.to_vec();
         blocking(move || {
+            let _file = file.lock().unwrap_or_else(PoisonError::into_inner);
             let mut all = read_file(&path)?;
             all.extend(offsets);
             write_file(&path, &all)
@@ -152,6 +157,28 @@ mod tests {
         let text = std::fs::read_to_string(again.path()).unwrap();
         assert!(text.starts_with(r#"{"offsetTable":{{"brokerName":"broker-a","queueId":0"#));
         assert!(!again.path().with_extension("json.tmp").exists());
+        std::fs::remove_dir_all(folder).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_commits_of_different_queues_all_land() {
+        let folder = temp();
+        let store = Arc::new(LocalOffsetStore::new(&folder, "c", "g"));
+        let writers: Vec<_> = (0..16)
+            .map(|i| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    store.write(&[(MessageQueue::new("T", "b", i), i64::from(i) * 10)]).await
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        for i in 0..16 {
+            let q = MessageQueue::new("T", "b", i);
+            assert_eq!(store.read(&q).await.unwrap(), StoredOffset::Found(i64::from(i) * 10));
+        }
         std::fs::remove_dir_all(folder).unwrap();
     }
 
