@@ -156,9 +156,15 @@ impl GroupMember {
         lock(&self.draining).contains(queue)
     }
 
-    /// Records a newly started queue.
-    pub fn insert_run(&self, run: QueueRun) {
-        lock(&self.queues).insert(run.queue.clone(), run);
+    /// Records a newly started queue; false (nothing recorded) once the member is stopping,
+    /// so shutdown, which takes every queue after stopping, cannot miss one.
+    pub fn insert_run(&self, run: QueueRun) -> bool {
+        let mut queues = lock(&self.queues);
+        if self.stop.is_cancelled() {
+            return false;
+        }
+        queues.insert(run.queue.clone(), run);
+        true
     }
 
     /// Takes `queue` out of the assigned set (if `run` is still the one running it) and
@@ -174,7 +180,7 @@ impl GroupMember {
         Some(taken)
     }
 
-    /// Takes every queue out (at shutdown), marking them draining.
+    /// Takes every queue out (at shutdown, after `stop` is cancelled), marking them draining.
     pub fn take_all_runs(&self) -> Vec<QueueRun> {
         let taken: Vec<QueueRun> = std::mem::take(&mut *lock(&self.queues)).into_values().collect();
         lock(&self.draining).extend(taken.iter().map(|r| r.queue.clone()));

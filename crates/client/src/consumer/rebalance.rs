@@ -213,7 +213,12 @@ async fn start_queue(member: &Arc<GroupMember>, queue: &MessageQueue) -> Result<
         pq.set_locked(true, Instant::now());
     }
     let run = QueueRun { queue: queue.clone(), pq, stop: member.stop.child_token() };
-    member.insert_run(run.clone());
+    if !member.insert_run(run.clone()) {
+        if member.needs_locks() {
+            order_lock::unlock(member, queue).await;
+        }
+        return Ok(false);
+    }
     tracing::debug!(?queue, offset, "queue started");
     member.tasks.spawn(pull_loop::run(Arc::clone(member), run.clone()));
     if member.is_orderly() {
