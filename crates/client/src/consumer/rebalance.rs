@@ -133,8 +133,9 @@ async fn update_queues(member: &Arc<GroupMember>, topic: &str, mine: &BTreeSet<M
         if member.stop.is_cancelled() {
             return;
         }
+        // A queue still being released is taken once that is done (which asks for a
+        // rebalance).
         if held.contains(queue) || member.is_draining(queue) {
-            retry_soon |= member.is_draining(queue);
             continue;
         }
         match start_queue(member, queue).await {
@@ -147,19 +148,20 @@ async fn update_queues(member: &Arc<GroupMember>, topic: &str, mine: &BTreeSet<M
         }
     }
     if changed {
-        tracing::info!(
-            group = member.group(),
-            %topic,
-            queues = ?member.assigned().iter().filter(|q| q.topic == topic).map(|q| (&q.broker_name, q.queue_id)).collect::<Vec<_>>(),
-            "rebalanced"
-        );
+        let queues: Vec<(String, i32)> = member
+            .assigned()
+            .into_iter()
+            .filter(|q| q.topic == topic)
+            .map(|q| (q.broker_name, q.queue_id))
+            .collect();
+        tracing::info!(group = member.group(), %topic, ?queues, "rebalanced");
     }
     if retry_soon {
         rebalance_later(member);
     }
 }
 
-/// Asks for another rebalance shortly (a lock was refused, a queue is still draining).
+/// Asks for another rebalance shortly (a lock was refused, a queue could not start).
 fn rebalance_later(member: &Arc<GroupMember>) {
     let weak = Arc::downgrade(member);
     let stop = member.stop.clone();
@@ -227,9 +229,10 @@ async fn start_queue(member: &Arc<GroupMember>, queue: &MessageQueue) -> Result<
     Ok(true)
 }
 
-/// Takes `queue` out of the assigned set and releases it in the background; with
-/// `fixed_offset` (the broker moved the offset) that offset is committed instead of the
-/// cache's, and the queue is started again by the next rebalance.
+/// Takes `queue` out of the assigned set and releases it in the background, then asks for
+/// a rebalance; with `fixed_offset` (the broker moved the offset, and `run` is the queue's
+/// current run) that offset is committed instead of the cache's, and the rebalance starts
+/// the queue again from it.
 pub fn release_later(
     member: &Arc<GroupMember>,
     queue: &MessageQueue,
@@ -241,9 +244,8 @@ pub fn release_later(
     let tasks = member.tasks.clone();
     tasks.spawn(async move {
         release(&member, run, fixed).await;
-        if fixed.is_some() {
-            member.rebalance_now.notify_one();
-        }
+        // The queue may be due again (its offset was moved, or it came back while draining).
+        member.rebalance_now.notify_one();
     });
 }
 
