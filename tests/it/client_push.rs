@@ -4,6 +4,7 @@
 //! order; tags filter; a broker restart mid-stream is survived; failed messages come back.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -103,11 +104,24 @@ async fn recording_consumer(
     consumer
 }
 
-/// Sends `count` messages to `topic`, retrying each until the broker takes it; returns the
-/// ids of those acknowledged.
+/// Sends `count` messages to `topic` (or fewer, if `stop` is set first), retrying each
+/// until the broker takes it; returns the ids of those acknowledged.
 async fn send_all(producer: Producer, topic: String, count: usize, prefix: &str) -> Vec<String> {
+    send_until(producer, topic, count, prefix, Arc::default()).await
+}
+
+async fn send_until(
+    producer: Producer,
+    topic: String,
+    count: usize,
+    prefix: &str,
+    stop: Arc<AtomicBool>,
+) -> Vec<String> {
     let mut ids = Vec::with_capacity(count);
     for i in 0..count {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let deadline = Instant::now() + PATIENCE;
         loop {
             match producer.send(Message::new(topic.clone(), format!("{prefix} {i}"))).await {
@@ -121,12 +135,36 @@ async fn send_all(producer: Producer, topic: String, count: usize, prefix: &str)
                 }
             }
         }
-        // Pace the flow so consumers come and go while it lasts.
-        if i % 10 == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        // Pace the flow so that it lasts while consumers come and go.
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     ids
+}
+
+/// A flow of messages in the background until stopped (at most `limit`).
+struct Flow {
+    stop: Arc<AtomicBool>,
+    sender: tokio::task::JoinHandle<Vec<String>>,
+}
+
+impl Flow {
+    fn start(producer: &Producer, topic: &str, limit: usize, prefix: &'static str) -> Flow {
+        let stop = Arc::new(AtomicBool::new(false));
+        let sender = tokio::spawn(send_until(
+            producer.clone(),
+            topic.to_string(),
+            limit,
+            prefix,
+            Arc::clone(&stop),
+        ));
+        Flow { stop, sender }
+    }
+
+    /// Stops sending; returns the ids of the messages acknowledged.
+    async fn stop(self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.sender.await.unwrap()
+    }
 }
 
 /// Creates `topic` with a first message (tagged `warm-up`, retried: the broker may not have
@@ -147,7 +185,6 @@ fn duplicates(seen: &Seen) -> usize {
 async fn clustering_members_join_and_leave_while_messages_flow() {
     const TOPIC: &str = "PushClustering";
     const GROUP: &str = "push-clustering";
-    const COUNT: usize = 2000;
     let standalone = Standalone::start();
     let producer =
         Producer::start(producer_config("push-cl-producer", standalone.namesrv)).await.unwrap();
@@ -155,23 +192,22 @@ async fn clustering_members_join_and_leave_while_messages_flow() {
     let seen = Seen::default();
     let config = || consumer_config(GROUP, standalone.namesrv);
     let c1 = recording_consumer(config(), TOPIC, "*", "c1", &seen).await;
-    let sender = tokio::spawn(send_all(producer.clone(), TOPIC.to_string(), COUNT, "cl"));
+    // Messages flow until the last member is alone again.
+    let flow = Flow::start(&producer, TOPIC, 20_000, "cl");
 
     wait_for("c1 to consume", || seen.by("c1").len() >= 100).await;
     let c2 = recording_consumer(config(), TOPIC, "*", "c2", &seen).await;
-    wait_for("c2 to consume", || seen.by("c2").len() >= 50).await;
+    wait_for("c2 to consume", || seen.by("c2").len() >= 100).await;
     let c3 = recording_consumer(config(), TOPIC, "*", "c3", &seen).await;
-    wait_for("c3 to consume", || seen.by("c3").len() >= 50).await;
+    wait_for("c3 to consume", || seen.by("c3").len() >= 100).await;
     c1.shutdown().await;
-    let before_c2_left = seen.len();
-    wait_for("more messages after c1 left", || {
-        seen.len() >= before_c2_left + 100 || seen.ids().len() > COUNT
-    })
-    .await;
+    let c3_before = seen.by("c3").len();
+    wait_for("c3 to consume more after c1 left", || seen.by("c3").len() >= c3_before + 100).await;
     c2.shutdown().await;
+    let c3_before = seen.by("c3").len();
+    wait_for("c3 to consume more after c2 left", || seen.by("c3").len() >= c3_before + 100).await;
 
-    let sent = sender.await.unwrap();
-    assert_eq!(sent.len(), COUNT);
+    let sent = flow.stop().await;
     wait_for("every message to be consumed", || {
         let ids = seen.ids();
         sent.iter().all(|id| ids.contains(id))
@@ -181,7 +217,8 @@ async fn clustering_members_join_and_leave_while_messages_flow() {
     let per_consumer: BTreeMap<&str, usize> =
         ["c1", "c2", "c3"].iter().map(|c| (*c, seen.by(c).len())).collect();
     println!(
-        "clustering: {COUNT} sent, {} deliveries, {} duplicates, per consumer {per_consumer:?}",
+        "clustering: {} sent, {} deliveries, {} duplicates, per consumer {per_consumer:?}",
+        sent.len(),
         seen.len(),
         duplicates(&seen)
     );
@@ -350,7 +387,6 @@ async fn tags_filter_what_arrives() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_broker_restart_mid_stream_loses_nothing() {
     const TOPIC: &str = "PushRestart";
-    const COUNT: usize = 600;
     let namesrv = Namesrv::start("");
     let mut broker = BrokerProcess::start(namesrv.addr, "broker-r", "");
     let producer =
@@ -360,19 +396,21 @@ async fn a_broker_restart_mid_stream_loses_nothing() {
     let consumer =
         recording_consumer(consumer_config("push-restart", namesrv.addr), TOPIC, "*", "c", &seen)
             .await;
-    let sender = tokio::spawn(send_all(producer.clone(), TOPIC.to_string(), COUNT, "rs"));
+    let flow = Flow::start(&producer, TOPIC, 20_000, "rs");
     wait_for("consumption to start", || seen.len() >= 100).await;
     let consumed_before = seen.len();
     broker.kill_and_restart();
-    let sent = sender.await.unwrap();
-    wait_for("every acknowledged message after the restart", || {
+    wait_for("consumption after the restart", || seen.len() >= consumed_before + 100).await;
+    let sent = flow.stop().await;
+    wait_for("every acknowledged message", || {
         let ids = seen.ids();
         sent.iter().all(|id| ids.contains(id))
     })
     .await;
     consumer.shutdown().await;
     println!(
-        "broker restart: {COUNT} sent, {consumed_before} consumed before the restart, {} deliveries, {} duplicates",
+        "broker restart: {} sent, {consumed_before} consumed before the restart, {} deliveries, {} duplicates",
+        sent.len(),
         seen.len(),
         duplicates(&seen)
     );
