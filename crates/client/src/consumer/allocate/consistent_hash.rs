@@ -68,6 +68,38 @@ mod tests {
     }
 
     #[test]
+    fn owners_match_rocketmqs_ring() {
+        // Owners of queues 0..12 as Java's ConsistentHashRouter (10 virtual nodes) routes
+        // them for these three clients.
+        const JAVA: [&str; 12] = [
+            "10.0.0.3@c",
+            "10.0.0.2@b",
+            "10.0.0.1@a",
+            "10.0.0.3@c",
+            "10.0.0.3@c",
+            "10.0.0.3@c",
+            "10.0.0.3@c",
+            "10.0.0.2@b",
+            "10.0.0.3@c",
+            "10.0.0.3@c",
+            "10.0.0.3@c",
+            "10.0.0.2@b",
+        ];
+        let all: Vec<MessageQueue> =
+            (0..12).map(|i| MessageQueue::new("TopicTest", "broker-a", i)).collect();
+        let clients: Vec<String> =
+            ["10.0.0.1@a", "10.0.0.2@b", "10.0.0.3@c"].iter().map(|c| c.to_string()).collect();
+        for client in &clients {
+            let mine: Vec<i32> = consistent_hash(client, &all, &clients, DEFAULT_VIRTUAL_NODES)
+                .iter()
+                .map(|q| q.queue_id)
+                .collect();
+            let java: Vec<i32> = (0..12).filter(|i| JAVA[*i as usize] == client).collect();
+            assert_eq!(mine, java, "{client}");
+        }
+    }
+
+    #[test]
     fn every_queue_has_one_owner() {
         let (all, clients) = (queues(32), cids(5));
         let mut owned: Vec<i32> = clients
