@@ -71,7 +71,8 @@ enum Phase {
     Stopped,
 }
 
-/// A push consumer. Cheap to clone; clones share the consumer.
+/// A push consumer. Cheap to clone; clones share the consumer. Once started it consumes
+/// until [`PushConsumer::shutdown`]; dropping the handles does not stop it.
 #[derive(Clone)]
 pub struct PushConsumer {
     config: Arc<PushConsumerConfig>,

@@ -109,6 +109,13 @@ pub async fn rebalance_once(member: &Arc<GroupMember>) {
                 }
             };
             let client_id = &member.instance.client_id;
+            if !ids.contains(client_id) {
+                // The broker has not had this member's heartbeat yet (it may have just
+                // restarted): keep the queues rather than give them all up, and tell it.
+                tracing::debug!(%topic, "not yet in the member list; keeping the queues held");
+                member.heartbeat_soon();
+                continue;
+            }
             member.config.allocate_strategy.allocate(client_id, &mq_all, &ids).into_iter().collect()
         } else {
             mq_all.into_iter().collect()
