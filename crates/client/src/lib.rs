@@ -12,6 +12,25 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ```no_run
+//! # async fn demo() -> ferromq_client::Result<()> {
+//! use ferromq_client::{ConsumeConcurrentlyStatus, MessageListener, PushConsumer, PushConsumerConfig};
+//!
+//! let consumer = PushConsumer::new(PushConsumerConfig::new("my-group", "127.0.0.1:9876"))?;
+//! consumer.subscribe("TopicTest", "TagA || TagB")?;
+//! consumer.register_message_listener(MessageListener::concurrently(|messages, _| async move {
+//!     for message in &messages {
+//!         println!("{}: {:?}", message.msg_id(), message.body());
+//!     }
+//!     ConsumeConcurrentlyStatus::ConsumeSuccess
+//! }))?;
+//! consumer.start().await?;
+//! // … later: listener calls under way finish, offsets are committed.
+//! consumer.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 mod config;
 pub mod consumer;

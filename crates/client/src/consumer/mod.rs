@@ -9,17 +9,17 @@
 //! | [`config`] | `PushConsumerConfig` and its defaults |
 //! | [`listener`] | listener traits, statuses, closures as listeners |
 //! | [`allocate`] | the queue allocation strategies (pure) |
-//! | [`start_offset`] | where a new queue starts (`computePullFromWhere`, pure) |
-//! | [`process_queue`] | one queue's cache: flow control, commit offset, orderly batches |
-//! | [`offset_store`] | offsets in memory, on brokers or in a local file |
-//! | [`pull`] | the PULL_MESSAGE request and the decoded answer |
-//! | [`calls`] | the other broker requests (members, offsets, locks, send-back) |
-//! | [`group`] | the running member's shared state and its `Member` face |
-//! | [`rebalance`] | the rebalance loop; starting and releasing queues |
-//! | [`pull_loop`] | one queue's pull loop |
-//! | [`concurrently`], [`orderly`] | the two ways of calling the listener |
-//! | [`send_back`] | retrying failed messages through the broker |
-//! | [`order_lock`] | order locks: take, renew, release |
+//! | `start_offset` | where a new queue starts (`computePullFromWhere`, pure) |
+//! | `process_queue` | one queue's cache: flow control, commit offset, orderly batches |
+//! | `offset_store` | offsets in memory, on brokers or in a local file |
+//! | `pull` | the PULL_MESSAGE request and the decoded answer |
+//! | `calls` | the other broker requests (members, offsets, locks, send-back) |
+//! | `group` | the running member's shared state and its `Member` face |
+//! | `rebalance` | the rebalance loop; starting and releasing queues |
+//! | `pull_loop` | one queue's pull loop |
+//! | `concurrently`, `orderly` | the two ways of calling the listener |
+//! | `send_back` | retrying failed messages through the broker |
+//! | `order_lock` | order locks: take, renew, release |
 
 pub mod allocate;
 mod calls;

@@ -3,12 +3,12 @@
 //!
 //! | strategy | Java class | module |
 //! |---|---|---|
-//! | [`AllocateStrategy::Averagely`] (default) | `AllocateMessageQueueAveragely` | [`averagely`] |
-//! | [`AllocateStrategy::AveragelyByCircle`] | `AllocateMessageQueueAveragelyByCircle` | [`averagely`] |
-//! | [`AllocateStrategy::ConsistentHash`] | `AllocateMessageQueueConsistentHash` | [`consistent_hash`] |
+//! | [`AllocateStrategy::Averagely`] (default) | `AllocateMessageQueueAveragely` | `averagely` |
+//! | [`AllocateStrategy::AveragelyByCircle`] | `AllocateMessageQueueAveragelyByCircle` | `averagely` |
+//! | [`AllocateStrategy::ConsistentHash`] | `AllocateMessageQueueConsistentHash` | `consistent_hash` |
 //! | [`AllocateStrategy::ByConfig`] | `AllocateMessageQueueByConfig` | here |
-//! | [`AllocateStrategy::ByMachineRoom`] | `AllocateMessageQueueByMachineRoom` | [`machine_room`] |
-//! | [`AllocateStrategy::MachineRoomNearby`] | `AllocateMachineRoomNearby` | [`machine_room`] |
+//! | [`AllocateStrategy::ByMachineRoom`] | `AllocateMessageQueueByMachineRoom` | `machine_room` |
+//! | [`AllocateStrategy::MachineRoomNearby`] | `AllocateMachineRoomNearby` | `machine_room` |
 
 mod averagely;
 mod consistent_hash;

@@ -1,6 +1,6 @@
 //! Consumer offsets: the next offset to consume per queue, kept in memory as consumption
-//! advances and persisted either on the brokers (clustering: [`remote`]) or in a local file
-//! (broadcasting: [`local`]) — RocketMQ's `OffsetStore`.
+//! advances and persisted either on the brokers (clustering: `remote`) or in a local file
+//! (broadcasting: `local`) — RocketMQ's `OffsetStore`.
 
 pub mod local;
 pub mod remote;
