@@ -51,10 +51,13 @@ impl ResetOffsetByTime {
                     offset.to_string(),
                 ]);
             }
+            let when = match (timestamp, human_time(timestamp)) {
+                (t, _) if t < 0 => "the end of every queue".to_string(),
+                (t, human) if human.is_empty() => format!("{t} ms"),
+                (t, human) => format!("{human} ({t} ms)"),
+            };
             format!(
-                "reset consumer offset of group [{group}] on topic [{topic}] to {} ({timestamp}), \
-                 force={}\n{}",
-                human_time(timestamp),
+                "reset consumer offset of group [{group}] on topic [{topic}] to {when}, force={}\n{}",
                 self.force,
                 table.render()
             )
