@@ -178,6 +178,9 @@ fn topics_clusters_groups_and_messages() {
     assert_eq!(found["body"], "hello admin");
     assert_eq!(found["offsetMsgId"], offset_id.as_str());
     assert_eq!(found["keys"], serde_json::json!(["order-1", "k2"]));
+    let by_offset_id = json(ns, &["queryMsgById", "-t", TOPIC, "-i", &offset_id]);
+    assert_eq!(by_offset_id["msgId"], msg_id.as_str());
+    assert_eq!(by_offset_id["brokerName"], "broker-a");
     let unique = json(ns, &["queryMsgByUniqueKey", "-t", TOPIC, "-i", &msg_id]);
     assert_eq!(unique["messages"][0]["msgId"], msg_id.as_str());
 

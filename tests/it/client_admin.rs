@@ -171,6 +171,33 @@ async fn a_reset_reaches_online_consumers_and_later_ones() {
     let progress = admin.consumer_progress(GROUP, Some(TOPIC)).await.unwrap();
     assert_eq!(progress.diff_total(), 0);
 
+    // The heartbeat made the group's retry topic, so the CLI's summary lists the group.
+    let namesrv = standalone.namesrv.to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ns = namesrv.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(ferromq_testkit::ferromq_bin())
+                .args(["admin", "consumerProgress", "--json", "-n", &ns, "--timeout-ms", "20000"])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let row =
+            summary["groups"].as_array().unwrap().iter().find(|g| g["group"] == GROUP).cloned();
+        if let Some(row) = row {
+            assert_eq!(row["count"], 1);
+            assert_eq!(row["messageModel"], "CLUSTERING");
+            assert_eq!(row["diffTotal"], 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{GROUP} never listed: {summary}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // Unknown names are their own errors.
     let error = admin.reset_offset_by_time("NoSuchTopic", GROUP, 0, true).await.unwrap_err();
     assert!(matches!(error, ClientError::UnknownTopic(ref t) if t == "NoSuchTopic"), "{error}");

@@ -40,7 +40,17 @@ impl Admin {
             }
             Err(e) => return Err(e),
         };
-        decode_messages(response.body, "")?.into_iter().next().ok_or_else(|| {
+        // The id names an address; the broker group's name comes from the cluster table.
+        let broker_name = match self.cluster_info().await {
+            Ok(info) => info
+                .broker_addr_table
+                .values()
+                .find(|b| b.broker_addrs.values().any(|a| *a == addr))
+                .map(|b| b.broker_name.clone())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        decode_messages(response.body, &broker_name)?.into_iter().next().ok_or_else(|| {
             ClientError::MessageNotFound(format!("{addr} answered without a message"))
         })
     }
