@@ -1,4 +1,4 @@
-//! FerroMQ's client library: producers (and, as they land, consumers and an admin client)
+//! FerroMQ's client library: producers, an admin client (and, as they land, consumers)
 //! that speak the RocketMQ remoting protocol to any RocketMQ-compatible cluster.
 //!
 //! ```no_run
@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 mod config;
 mod error;
 mod instance;
@@ -20,6 +21,7 @@ mod message;
 pub mod producer;
 mod route;
 
+pub use admin::Admin;
 pub use config::ClientConfig;
 pub use error::{ClientError, Result};
 pub use ferromq_protocol::body::MessageQueue;
