@@ -1,6 +1,8 @@
 //! End-to-end tests that start real `ferromq` processes on loopback.
 
 mod broker;
+mod cli_admin;
+mod client_admin;
 mod client_producer;
 mod client_push;
 mod namesrv;

@@ -1,5 +1,6 @@
 //! The `ferromq` binary: one executable for every role, chosen by subcommand.
 
+mod admin;
 mod bench;
 mod broker;
 mod namesrv;
@@ -25,6 +26,8 @@ enum Command {
     Namesrv(namesrv::Args),
     /// Run a broker (stores messages and serves producers and consumers).
     Broker(broker::Args),
+    /// Administer a cluster: topics, groups, offsets, messages (mqadmin's commands).
+    Admin(admin::AdminArgs),
     /// Measure throughput and latency.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -32,11 +35,20 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging();
+    // Admin commands print results on stdout; their logs go to stderr, warnings only.
+    init_logging(matches!(cli.command, Command::Admin(_)));
     match cli.command {
         Command::Standalone(args) => runtime()?.block_on(standalone::run(args)),
         Command::Namesrv(args) => runtime()?.block_on(namesrv::run(args)),
         Command::Broker(args) => runtime()?.block_on(broker::run(args)),
+        Command::Admin(args) => {
+            // One line on stderr (the cause chain, no backtrace) and exit code 1.
+            if let Err(e) = admin::run(args) {
+                eprintln!("Error: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Bench(bench) => bench::run(bench),
     }
 }
@@ -45,8 +57,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
-fn init_logging() {
+/// Logs follow `RUST_LOG` (default `info`; `warn` on stderr for admin commands, whose
+/// stdout carries their results).
+fn init_logging(admin: bool) {
+    let default_level = if admin { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if admin {
+        logs.with_writer(std::io::stderr).init();
+    } else {
+        logs.init();
+    }
 }

@@ -35,6 +35,24 @@ pub enum ClientError {
     /// The client has not been started, or has been shut down.
     #[error("client is {0}")]
     State(&'static str),
+    /// No name server answered (admin calls).
+    #[error("cannot reach any name server ({addrs}): {last}")]
+    NamesrvUnreachable { addrs: String, last: Box<ClientError> },
+    /// The topic does not exist: no name server routes it, or a broker does not have it.
+    #[error("topic {0} does not exist")]
+    UnknownTopic(String),
+    /// The consumer group does not exist, or has nothing to show.
+    #[error("consumer group {group} {reason}")]
+    UnknownGroup { group: String, reason: String },
+    /// No broker of the cluster is known to the name servers.
+    #[error("cluster {0} does not exist")]
+    UnknownCluster(String),
+    /// A lookup found no message.
+    #[error("no message found: {0}")]
+    MessageNotFound(String),
+    /// An argument of an admin call is malformed (a message id, a queue number, …).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
 }
 
 impl ClientError {

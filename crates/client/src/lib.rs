@@ -1,5 +1,5 @@
-//! FerroMQ's client library: producers and push consumers (and, as it lands, an admin
-//! client) that speak the RocketMQ remoting protocol to any RocketMQ-compatible cluster.
+//! FerroMQ's client library: producers, push consumers and an admin client that speak the
+//! RocketMQ remoting protocol to any RocketMQ-compatible cluster.
 //!
 //! ```no_run
 //! # async fn demo() -> ferromq_client::Result<()> {
@@ -32,6 +32,7 @@
 //! # }
 //! ```
 
+pub mod admin;
 mod config;
 pub mod consumer;
 mod error;
@@ -40,6 +41,7 @@ mod message;
 pub mod producer;
 mod route;
 
+pub use admin::Admin;
 pub use config::ClientConfig;
 pub use consumer::{
     AllocateStrategy, ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFromWhere,

@@ -8,6 +8,7 @@ mod lock;
 mod offset;
 mod pull;
 mod query;
+mod reset_offset;
 mod send;
 
 use std::sync::Arc;
@@ -73,6 +74,9 @@ impl RequestProcessor for BrokerProcessor {
             RequestCode::GET_TOPIC_STATS_INFO => admin::topic_stats(state, &request),
             RequestCode::GET_CONSUME_STATS => admin::consume_stats(state, &request),
             RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(state),
+            RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => {
+                reset_offset::reset_offset(state, &request).await
+            }
             RequestCode::GET_BROKER_CONFIG => broker_config::get(state),
             RequestCode::UPDATE_BROKER_CONFIG => broker_config::update(state, channel, &request),
             RequestCode::LOCK_BATCH_MQ => lock::lock(state, &request),
