@@ -1,7 +1,8 @@
 //! `ferromq_client::PushConsumer` against real processes: a clustering group whose members
 //! come and go while messages flow loses nothing; broadcasting delivers everything to
 //! everyone and its local offsets survive a restart; orderly listeners see each key in
-//! order; tags filter; a broker restart mid-stream is survived; failed messages come back.
+//! order; tags filter; a broker restart mid-stream is survived; failed messages come back;
+//! an administrator's offset reset replays a queue.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ferromq_client::{
-    ConsumeConcurrentlyStatus, ConsumeFromWhere, ConsumeOrderlyStatus, Message, MessageListener,
-    MessageModel, Producer, ProducerConfig, PushConsumer, PushConsumerConfig, SelectByHash,
+    Admin, ClientConfig, ConsumeConcurrentlyStatus, ConsumeFromWhere, ConsumeOrderlyStatus,
+    Message, MessageListener, MessageModel, Producer, ProducerConfig, PushConsumer,
+    PushConsumerConfig, SelectByHash,
 };
 
 use crate::support::{BrokerProcess, Namesrv, Standalone};
@@ -475,5 +477,38 @@ async fn failed_and_panicking_deliveries_come_back() {
         assert!(*reconsume >= 1, "{id} came back through the retry topic");
         assert!(attempts.lock().unwrap()[id] >= 2);
     }
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_offset_reset_by_an_administrator_replays_the_queue() {
+    const TOPIC: &str = "PushReset";
+    const GROUP: &str = "push-reset";
+    let standalone = Standalone::start();
+    let producer =
+        Producer::start(producer_config("push-rst-producer", standalone.namesrv)).await.unwrap();
+    warm_up(&producer, TOPIC).await;
+    let seen = Seen::default();
+    let consumer =
+        recording_consumer(consumer_config(GROUP, standalone.namesrv), TOPIC, "*", "c", &seen)
+            .await;
+    let sent = send_all(producer.clone(), TOPIC.to_string(), 40, "reset").await;
+    wait_for("every message once", || {
+        let ids = seen.ids();
+        sent.iter().all(|id| ids.contains(id))
+    })
+    .await;
+
+    let mut admin_config = ClientConfig::with_namesrv(standalone.namesrv.to_string());
+    admin_config.mq_client_api_timeout = Duration::from_secs(10);
+    let admin = Admin::new(admin_config).unwrap();
+    admin.reset_offset_by_time(TOPIC, GROUP, 0, true).await.unwrap();
+    wait_for("every message a second time", || {
+        let all = seen.all();
+        sent.iter().all(|id| all.iter().filter(|(_, seen_id, ..)| seen_id == id).count() >= 2)
+    })
+    .await;
+    consumer.shutdown().await;
+    admin.shutdown().await;
     producer.shutdown().await;
 }

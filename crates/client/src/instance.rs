@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-use ferromq_protocol::body::{ConsumerData, HeartbeatData, ProducerData, TopicRouteData};
+use ferromq_protocol::body::{
+    ConsumerData, HeartbeatData, MessageQueue, ProducerData, ResetOffsetBody, TopicRouteData,
+};
 use ferromq_protocol::headers::{
     CommandHeader, GetRouteInfoRequestHeader, NotifyConsumerIdsChangedRequestHeader,
-    UnregisterClientRequestHeader,
+    ResetOffsetRequestHeader, UnregisterClientRequestHeader,
 };
 use ferromq_protocol::message::UniqIdGenerator;
 use ferromq_protocol::{LanguageCode, RemotingCommand, RequestCode, ResponseCode};
@@ -33,6 +35,9 @@ pub(crate) trait Member: Send + Sync {
     fn consumer_data(&self) -> ConsumerData;
     /// A broker said the group's membership changed: rebalance soon.
     fn consumer_ids_changed(&self);
+    /// An administrator moved the group's offsets of `topic` (the broker already committed
+    /// them): consumption of those queues continues from there.
+    fn reset_offsets(self: Arc<Self>, topic: &str, offsets: BTreeMap<MessageQueue, i64>);
 }
 
 /// One client's connections, routes, groups and background tasks.
@@ -418,6 +423,20 @@ impl RequestProcessor for ServerRequests {
                     if let Some(member) = member {
                         member.consumer_ids_changed();
                     }
+                }
+                None
+            }
+            RequestCode::RESET_CONSUMER_CLIENT_OFFSET => {
+                let header = ResetOffsetRequestHeader::from_command(&request);
+                let body = ResetOffsetBody::from_json(&request.body);
+                match (header, body) {
+                    (Ok(header), Ok(body)) => {
+                        let member = lock(&instance.members).get(&header.group).cloned();
+                        if let Some(member) = member {
+                            member.reset_offsets(&header.topic, body.offset_table);
+                        }
+                    }
+                    _ => tracing::debug!("malformed offset reset ignored"),
                 }
                 None
             }

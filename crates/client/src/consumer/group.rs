@@ -50,6 +50,10 @@ pub struct GroupMember {
     queues: Mutex<BTreeMap<MessageQueue, QueueRun>>,
     /// Queues given up whose last listener calls and offset commit are not done yet.
     draining: Mutex<BTreeSet<MessageQueue>>,
+    /// Where released queues start when taken again, after their offset was moved (reset by
+    /// an administrator, or out of range): this client's word, not the broker's, since a
+    /// pull held by the broker may still commit the old offset there.
+    pinned: Mutex<BTreeMap<MessageQueue, i64>>,
     /// Listener calls allowed at once (`consumeThreadMax`).
     pub consume_slots: Semaphore,
     pub rebalance_now: Notify,
@@ -90,6 +94,7 @@ impl GroupMember {
             subscriptions: RwLock::new(subscriptions),
             queues: Mutex::default(),
             draining: Mutex::default(),
+            pinned: Mutex::default(),
             rebalance_now: Notify::new(),
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -187,6 +192,21 @@ impl GroupMember {
         taken
     }
 
+    /// Makes `queue` start at `offset` the next time it is taken.
+    pub fn pin_start(&self, queue: &MessageQueue, offset: i64) {
+        lock(&self.pinned).insert(queue.clone(), offset);
+    }
+
+    /// The pinned start of `queue`, forgotten once read.
+    pub fn take_pinned(&self, queue: &MessageQueue) -> Option<i64> {
+        lock(&self.pinned).remove(queue)
+    }
+
+    /// Forgets pins of `topic`'s queues that went to other members.
+    pub fn unpin_except(&self, topic: &str, mine: &BTreeSet<MessageQueue>) {
+        lock(&self.pinned).retain(|q, _| q.topic != topic || mine.contains(q));
+    }
+
     pub fn finish_draining(&self, queue: &MessageQueue) {
         lock(&self.draining).remove(queue);
     }
@@ -231,5 +251,17 @@ impl Member for GroupMember {
 
     fn consumer_ids_changed(&self) {
         self.rebalance_now.notify_one();
+    }
+
+    /// RocketMQ's `resetOffset`: each running queue of `topic` in the table is released with
+    /// the new offset committed (what it cached is dropped), and the rebalance that follows
+    /// starts it again from there.
+    fn reset_offsets(self: Arc<Self>, topic: &str, offsets: BTreeMap<MessageQueue, i64>) {
+        for (queue, offset) in offsets.into_iter().filter(|(q, _)| q.topic == topic) {
+            if let Some(run) = self.run_of(&queue) {
+                tracing::info!(?queue, offset, "offset reset by an administrator");
+                super::rebalance::release_later(&self, &queue, Some((offset, &run)));
+            }
+        }
     }
 }

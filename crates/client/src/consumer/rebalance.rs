@@ -135,6 +135,7 @@ async fn update_queues(member: &Arc<GroupMember>, topic: &str, mine: &BTreeSet<M
             changed = true;
         }
     }
+    member.unpin_except(topic, mine);
     let mut retry_soon = false;
     for queue in mine {
         if member.stop.is_cancelled() {
@@ -184,9 +185,14 @@ fn rebalance_later(member: &Arc<GroupMember>) {
     });
 }
 
-/// Where a newly assigned queue starts (`computePullFromWhere`).
+/// Where a newly assigned queue starts: where this client moved it (see
+/// [`GroupMember::pin_start`]), else `computePullFromWhere`.
 async fn start_offset(member: &GroupMember, queue: &MessageQueue) -> Result<i64> {
     member.offsets.remove(queue);
+    if let Some(offset) = member.take_pinned(queue) {
+        member.offsets.update(queue, offset, false);
+        return Ok(offset);
+    }
     let stored = member.offsets.read_store(queue).await?;
     let config = &member.config;
     let offset = match start_from(
@@ -272,6 +278,9 @@ pub async fn release(member: &GroupMember, run: QueueRun, fixed_offset: Option<i
         tracing::warn!(?queue, offset, error = %e, "offset commit failed; messages may come again");
     }
     member.offsets.remove(queue);
+    if fixed_offset.is_some() {
+        member.pin_start(queue, offset);
+    }
     if member.needs_locks() {
         order_lock::unlock(member, queue).await;
     }
