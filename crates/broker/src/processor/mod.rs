@@ -9,6 +9,7 @@ mod offset;
 mod pull;
 mod query;
 mod send;
+mod send_back;
 
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ impl RequestProcessor for BrokerProcessor {
                 send::send(state, channel, &request).await
             }
             RequestCode::SEND_BATCH_MESSAGE => send::send_batch(state, channel, &request).await,
+            RequestCode::CONSUMER_SEND_MSG_BACK => send_back::send_back(state, &request),
             RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
                 pull::pull(state, &request).await
             }
@@ -73,6 +75,7 @@ impl RequestProcessor for BrokerProcessor {
             RequestCode::GET_TOPIC_STATS_INFO => admin::topic_stats(state, &request),
             RequestCode::GET_CONSUME_STATS => admin::consume_stats(state, &request),
             RequestCode::GET_BROKER_RUNTIME_INFO => admin::runtime_info(state),
+            RequestCode::GET_ALL_DELAY_OFFSET => admin::all_delay_offsets(state),
             RequestCode::GET_BROKER_CONFIG => broker_config::get(state),
             RequestCode::UPDATE_BROKER_CONFIG => broker_config::update(state, channel, &request),
             RequestCode::LOCK_BATCH_MQ => lock::lock(state, &request),
