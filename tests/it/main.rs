@@ -2,6 +2,7 @@
 
 mod broker;
 mod namesrv;
+mod retry;
 mod rust_client;
 mod store_crash;
 mod support;
