@@ -6,5 +6,6 @@ mod client_admin;
 mod client_producer;
 mod client_push;
 mod namesrv;
+mod retry;
 mod store_crash;
 mod support;

@@ -1,6 +1,6 @@
 //! Starting and stopping a broker: open the store and metadata, bind the port, register with
-//! the name servers, run the housekeeping tasks, and on stop unregister, persist and close
-//! the store cleanly.
+//! the name servers, run the housekeeping and delayed-delivery tasks, and on stop
+//! unregister, persist and close the store cleanly.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use ferromq_remoting::{ClientConfig, RemotingClient, Server, ServerConfig};
 use ferromq_store::Store;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tracing::{info, warn};
 
+use crate::arrivals::Arrivals;
 use crate::clients::ClientManager;
 use crate::config::live::LiveConfig;
 use crate::config::BrokerConfig;
@@ -20,6 +21,8 @@ use crate::locks::RebalanceLocks;
 use crate::long_polling::LongPolling;
 use crate::processor::BrokerProcessor;
 use crate::register;
+use crate::schedule::wake::Wake;
+use crate::schedule::{self, Schedule};
 use crate::state::BrokerState;
 use crate::stats::BrokerStats;
 
@@ -46,11 +49,14 @@ impl Broker {
             BrokerError::Config(format!("bad broker address {}", config.broker_addr()))
         })?;
         let pulls = Arc::new(LongPolling::default());
+        let schedule_wake = Arc::new(Wake::new(config.store.delay_levels()?.max_level()));
         let store_config = config.store.clone();
-        let listener = Arc::clone(&pulls);
+        let listener =
+            Arc::new(Arrivals { pulls: Arc::clone(&pulls), schedule: Arc::clone(&schedule_wake) });
         let store = tokio::task::spawn_blocking(move || Store::open(store_config, Some(listener)))
             .await
             .map_err(|e| BrokerError::Config(format!("store opening panicked: {e}")))??;
+        let schedule = Schedule::open(&store, schedule_wake)?;
         let (topics, offsets, groups) = BrokerState::open_meta(&config)?;
         topics.ensure_system_topics(&config.system_topic_options());
         topics.persist()?;
@@ -71,6 +77,7 @@ impl Broker {
             groups,
             clients: ClientManager::default(),
             pulls,
+            schedule,
             stats: BrokerStats::new(ferromq_store::now_millis()),
             store_host,
             register_now: Notify::new(),
@@ -88,6 +95,15 @@ impl Broker {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
         let Broker { server, state } = self;
         let namesrv_client = Arc::new(RemotingClient::new(ClientConfig::default()));
+        // Tasks that finish their current step when told to stop (aborting them could leave
+        // a delivery half recorded).
+        let (stop, stopping) = watch::channel(false);
+        let mut stoppable = Vec::new();
+        if state.config.get().broker_id == 0 {
+            // As in RocketMQ, only a master delivers delayed messages.
+            stoppable.push(tokio::spawn(schedule::run(Arc::clone(&state), stopping.clone())));
+            stoppable.push(tokio::spawn(schedule::persist_progress(Arc::clone(&state), stopping)));
+        }
         let tasks = vec![
             tokio::spawn({
                 let (state, client) = (Arc::clone(&state), Arc::clone(&namesrv_client));
@@ -97,6 +113,10 @@ impl Broker {
         ];
         info!(addr = ?server.local_addr().ok(), broker = %state.config.get().broker_name, "broker serving");
         server.serve(Arc::new(BrokerProcessor::new(Arc::clone(&state))), shutdown).await;
+        let _ = stop.send(true);
+        for task in stoppable {
+            let _ = task.await;
+        }
         for task in tasks {
             task.abort();
             let _ = task.await; // an aborted task drops its state only once polled
@@ -118,7 +138,7 @@ impl Broker {
         };
         match state {
             Some(state) => {
-                tokio::task::spawn_blocking(move || state.store.shutdown())
+                tokio::task::spawn_blocking(move || close(state))
                     .await
                     .map_err(|e| BrokerError::Config(format!("store shutdown panicked: {e}")))??;
                 info!("broker stopped");
@@ -129,6 +149,17 @@ impl Broker {
         }
         Ok(())
     }
+}
+
+/// Closes the store cleanly (everything flushed), then records how far the delay levels
+/// were delivered: every re-put message is durable by then.
+fn close(state: BrokerState) -> Result<(), BrokerError> {
+    let BrokerState { store, schedule, .. } = state;
+    store.shutdown()?;
+    if let Err(e) = schedule.persist_after_store_shutdown() {
+        warn!("cannot write delay offsets: {e}");
+    }
+    Ok(())
 }
 
 /// Persists consumer offsets and any changed metadata.

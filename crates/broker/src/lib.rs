@@ -1,7 +1,9 @@
 //! The FerroMQ broker: serves its store over the RocketMQ remoting protocol — sends, pulls
-//! with long polling, client heartbeats and groups, consumer offsets, lookups and order
-//! locks — and registers its topics with the name servers.
+//! with long polling, client heartbeats and groups, consumer offsets, lookups, order locks,
+//! consumer retry with its dead-letter queues, and delayed delivery — and registers its
+//! topics with the name servers.
 
+mod arrivals;
 mod broker;
 mod clients;
 mod config;
@@ -10,6 +12,8 @@ mod locks;
 mod long_polling;
 mod processor;
 mod register;
+mod retry;
+mod schedule;
 mod state;
 mod stats;
 

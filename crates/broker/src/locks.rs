@@ -84,6 +84,16 @@ impl RebalanceLocks {
         }
     }
 
+    /// Whether any member of `group` holds a live lock (the group consumes orderly; RocketMQ's
+    /// `!isLockAllExpired`).
+    pub fn has_live_lock(&self, group: &str) -> bool {
+        let groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
+        let max_live = self.max_live();
+        groups
+            .get(group)
+            .is_some_and(|locks| locks.values().any(|lock| lock.renewed.elapsed() <= max_live))
+    }
+
     /// Whether `queue` is locked (live) by anyone in `group`.
     #[cfg(test)]
     pub fn is_locked(&self, group: &str, queue: &MessageQueue) -> bool {
@@ -112,9 +122,11 @@ mod tests {
         assert_eq!(locks.lock("other", "c2", &mqs(&[1])), mqs(&[1]), "groups are separate");
         locks.unlock("g", "c2", &mqs(&[1]));
         assert!(locks.is_locked("g", &MessageQueue::new("T", "b", 1)), "only the holder unlocks");
+        assert!(locks.has_live_lock("g") && !locks.has_live_lock("nobody"));
         locks.unlock("g", "c1", &mqs(&[1]));
         assert_eq!(locks.lock("g", "c2", &mqs(&[1])), mqs(&[1]));
         std::thread::sleep(Duration::from_millis(60));
+        assert!(!locks.has_live_lock("other"), "lapsed");
         assert_eq!(locks.lock("g", "c3", &mqs(&[0])), mqs(&[0]), "a lapsed lock is free");
     }
 }

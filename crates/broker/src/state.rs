@@ -1,5 +1,6 @@
 //! `BrokerState`: everything the request processors share — the settings, the store, the
-//! metadata tables, the connected clients, order locks, held pulls and statistics.
+//! metadata tables, the connected clients, order locks, held pulls, the delay levels'
+//! progress and statistics.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::config::live::LiveConfig;
 use crate::config::BrokerConfig;
 use crate::locks::RebalanceLocks;
 use crate::long_polling::LongPolling;
+use crate::schedule::Schedule;
 use crate::stats::BrokerStats;
 
 /// State shared by the broker's processors and background tasks.
@@ -27,6 +29,8 @@ pub struct BrokerState {
     pub clients: ClientManager,
     pub locks: RebalanceLocks,
     pub pulls: Arc<LongPolling>,
+    /// Delay levels and the delivery progress of `SCHEDULE_TOPIC_XXXX`.
+    pub schedule: Schedule,
     pub stats: BrokerStats,
     /// The address written into messages and message ids (`brokerIP1:listenPort`).
     pub store_host: SocketAddr,

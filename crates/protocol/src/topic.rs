@@ -95,6 +95,11 @@ pub fn is_retry_or_dlq(topic: &str) -> bool {
     topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
 }
 
+/// `TopicSysFlag`: the topic belongs to a unit (unit mode).
+pub const TOPIC_SYS_FLAG_UNIT: i32 = 0x1;
+/// `TopicSysFlag`: the topic is a unit subscription (a retry topic in unit mode).
+pub const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 0x1 << 1;
+
 /// The retry topic of consumer group `group`.
 pub fn retry_topic(group: &str) -> String {
     format!("{RETRY_GROUP_TOPIC_PREFIX}{group}")

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::delay_level::{DelayLevels, DEFAULT_MESSAGE_DELAY_LEVEL};
 use crate::error::{Result, StoreError};
 
 /// When an append counts as done.
@@ -75,6 +76,12 @@ pub struct StoreConfig {
     pub warm_mapped_file_enable: bool,
     /// Consume-queue files kept open at once (FerroMQ: bounds descriptors with many queues).
     pub max_open_consume_queue_files: usize,
+    /// Delay of each delay level, level 1 first (`messageDelayLevel`,
+    /// "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h").
+    pub message_delay_level: String,
+    /// Period of the delay-level progress writes to `config/delayOffset.json`, ms
+    /// (`flushDelayOffsetInterval`, 10000).
+    pub flush_delay_offset_interval: u64,
 }
 
 impl Default for StoreConfig {
@@ -105,6 +112,8 @@ impl Default for StoreConfig {
             check_crc_on_recover: true,
             warm_mapped_file_enable: true,
             max_open_consume_queue_files: 1024,
+            message_delay_level: DEFAULT_MESSAGE_DELAY_LEVEL.to_string(),
+            flush_delay_offset_interval: 10_000,
         }
     }
 }
@@ -137,7 +146,13 @@ impl StoreConfig {
         if self.max_open_consume_queue_files == 0 {
             return fail("maxOpenConsumeQueueFiles must be above 0");
         }
+        self.delay_levels()?;
         Ok(())
+    }
+
+    /// The parsed `messageDelayLevel`.
+    pub fn delay_levels(&self) -> Result<DelayLevels> {
+        DelayLevels::parse(&self.message_delay_level)
     }
 
     /// The hours of `deleteWhen`.
@@ -185,6 +200,8 @@ mod tests {
         assert!(!config.check_crc_on_recover);
         assert_eq!(config.delete_hours(), Some(vec![4, 16]));
         assert_eq!(config.file_reserved_time, 72);
+        assert_eq!(config.delay_levels().unwrap().max_level(), 18);
+        assert_eq!(config.flush_delay_offset_interval, 10_000);
         assert!(StoreConfig::default().validate().is_ok());
     }
 
@@ -199,5 +216,6 @@ mod tests {
         assert!(bad(|c| c.mapped_file_size_commit_log = 1024));
         assert!(bad(|c| c.disk_max_used_space_ratio = 0));
         assert!(bad(|c| c.max_message_size = 2 << 30));
+        assert!(bad(|c| c.message_delay_level = "1s 2x".into()));
     }
 }

@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
+pub mod delay_level;
 pub mod dispatch;
 pub mod error;
 pub mod flush;
@@ -21,6 +22,7 @@ pub mod retention;
 mod store;
 
 pub use config::{FlushDiskType, StoreConfig};
+pub use delay_level::DelayLevels;
 pub use dispatch::ArrivalListener;
 pub use error::{Result, StoreError};
 pub use flush::Durable;

@@ -16,6 +16,7 @@ use crate::background::{self, Background, Parts, DISK_FULL_BIT};
 use crate::checkpoint::{AbortMarker, Checkpoint, FolderLock};
 use crate::commit_log::{Appended, CommitLog, Encoded, RecoveryStart};
 use crate::config::{FlushDiskType, StoreConfig};
+use crate::consume_queue::Entry;
 use crate::dispatch::{ArrivalListener, Dispatcher};
 use crate::error::{Result, StoreError};
 use crate::flush::{Durable, Flusher};
@@ -117,6 +118,7 @@ impl Store {
             Arc::clone(&queues),
             index.clone(),
             listener,
+            config.delay_levels()?,
             dispatch_from.max(commit_log.min_offset()),
         ));
         // Rebuild consume queues and index up to the end before serving anything.
@@ -231,6 +233,13 @@ impl Store {
         (self.flusher.mode() == FlushDiskType::SyncFlush && wait).then(|| self.flusher.durable(end))
     }
 
+    /// A handle that resolves once the commit log is on disk below `end`: in SYNC_FLUSH it
+    /// asks for a group commit; in ASYNC_FLUSH it waits for the next flush covering `end`
+    /// (within `flushCommitLogThoroughInterval`).
+    pub fn durable(&self, end: i64) -> Durable {
+        self.flusher.durable(end)
+    }
+
     /// Blocks until an append's `durable` handle resolves, at most `timeout`.
     pub fn wait_durable(&self, durable: Durable, timeout: Duration) -> Result<()> {
         self.flusher.wait_blocking(durable, timeout)
@@ -310,6 +319,22 @@ impl Store {
         }
         result.next_begin_offset = offset + consumed as i64;
         Ok(result)
+    }
+
+    /// Up to `max_count` consume-queue entries of a queue from `offset` on (empty outside
+    /// `[min_offset, max_offset)` or for an unknown queue): what the broker's scheduler
+    /// reads to learn when each `SCHEDULE_TOPIC_XXXX` message is due (the tags code).
+    pub fn queue_entries(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_count: usize,
+    ) -> Result<Vec<Entry>> {
+        match self.parts.queues.get(topic, queue_id) {
+            Some(queue) => queue.read(offset, max_count),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The first offset of a queue still stored (0 for an unknown queue).

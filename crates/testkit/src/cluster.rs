@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::{ferromq_bin, free_port, temp_dir, wait_for_listener, ChildProcess, TempDir};
 
+/// The standalone config file `Standalone::start_with_config` writes into the test folder.
+const CONFIG_FILE: &str = "standalone.toml";
+
 /// How long a process may take to start listening.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -59,26 +62,37 @@ impl Standalone {
         Self::start_in(dir)
     }
 
-    /// Starts standalone with its data in `dir` (reused across restarts).
+    /// Starts standalone on free ports with a fresh data folder and `config` (TOML lines of
+    /// broker and store settings) as its `--config` file, kept for restarts.
+    pub fn start_with_config(config: &str) -> Standalone {
+        let dir = temp_dir();
+        std::fs::write(dir.path().join(CONFIG_FILE), config).unwrap();
+        Self::start_in(dir)
+    }
+
+    /// Starts standalone with its data in `dir` (reused across restarts), and the config
+    /// file `start_with_config` left there, if any.
     pub fn start_in(dir: TempDir) -> Standalone {
         let (namesrv_port, broker_port) = (free_port(), free_port());
         let data = dir.path().join("data").display().to_string();
-        let process = ChildProcess::spawn(
+        let (namesrv_port_arg, broker_port_arg) =
+            (namesrv_port.to_string(), broker_port.to_string());
+        let config = dir.path().join(CONFIG_FILE).display().to_string();
+        let mut args = vec![
             "standalone",
-            &ferromq_bin(),
-            &[
-                "standalone",
-                "--data",
-                &data,
-                "--listen-addr",
-                "127.0.0.1",
-                "--namesrv-port",
-                &namesrv_port.to_string(),
-                "--broker-port",
-                &broker_port.to_string(),
-            ],
-            dir.path(),
-        );
+            "--data",
+            &data,
+            "--listen-addr",
+            "127.0.0.1",
+            "--namesrv-port",
+            &namesrv_port_arg,
+            "--broker-port",
+            &broker_port_arg,
+        ];
+        if dir.path().join(CONFIG_FILE).exists() {
+            args.extend(["--config", &config]);
+        }
+        let process = ChildProcess::spawn("standalone", &ferromq_bin(), &args, dir.path());
         let namesrv: SocketAddr = format!("127.0.0.1:{namesrv_port}").parse().unwrap();
         let broker: SocketAddr = format!("127.0.0.1:{broker_port}").parse().unwrap();
         wait_for_listener(namesrv, START_TIMEOUT);

@@ -28,7 +28,7 @@ pub const BLACK_LIST_REMARK: &str = "Can not update config in black list.";
 
 /// Settings the broker reads per request or per housekeeping tick, so a change takes effect
 /// at once. Everything else is read at start only.
-pub const RUNTIME_KEYS: [&str; 14] = [
+pub const RUNTIME_KEYS: [&str; 15] = [
     "autoCreateTopicEnable",
     "autoCreateSubscriptionGroup",
     "brokerPermission",
@@ -42,6 +42,7 @@ pub const RUNTIME_KEYS: [&str; 14] = [
     "channelExpiredTimeout",
     "registerNameServerPeriod",
     "flushConsumerOffsetInterval",
+    "flushDelayOffsetInterval",
     "syncFlushTimeout",
 ];
 

@@ -1,6 +1,7 @@
 //! The admin codes RocketMQ's tools use: topics (create or update, delete, list), consumer
-//! groups (create or update, delete), topic and consumer statistics, and the broker's
-//! runtime information (its configuration is in `broker_config`).
+//! groups (create or update, delete), topic and consumer statistics, the delay levels'
+//! progress, and the broker's runtime information (its configuration is in
+//! `broker_config`).
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,11 @@ use super::{success, Reply};
 use crate::error::BrokerError;
 use crate::state::BrokerState;
 use crate::stats;
+
+/// GET_ALL_DELAY_OFFSET: how far each delay level is delivered, as `delayOffset.json`.
+pub fn all_delay_offsets(state: &BrokerState) -> Reply {
+    Ok(Some(success().with_body(state.schedule.to_json())))
+}
 
 /// UPDATE_AND_CREATE_TOPIC.
 pub fn create_topic(state: &BrokerState, request: &RemotingCommand) -> Reply {

@@ -10,6 +10,7 @@ mod pull;
 mod query;
 mod reset_offset;
 mod send;
+mod send_back;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ impl RequestProcessor for BrokerProcessor {
                 send::send(state, channel, &request).await
             }
             RequestCode::SEND_BATCH_MESSAGE => send::send_batch(state, channel, &request).await,
+            RequestCode::CONSUMER_SEND_MSG_BACK => send_back::send_back(state, &request),
             RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
                 pull::pull(state, &request).await
             }
@@ -77,6 +79,7 @@ impl RequestProcessor for BrokerProcessor {
             RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => {
                 reset_offset::reset_offset(state, &request).await
             }
+            RequestCode::GET_ALL_DELAY_OFFSET => admin::all_delay_offsets(state),
             RequestCode::GET_BROKER_CONFIG => broker_config::get(state),
             RequestCode::UPDATE_BROKER_CONFIG => broker_config::update(state, channel, &request),
             RequestCode::LOCK_BATCH_MQ => lock::lock(state, &request),

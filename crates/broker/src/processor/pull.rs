@@ -44,6 +44,16 @@ pub async fn pull(state: &BrokerState, request: &RemotingCommand) -> Reply {
             &filter,
         )
     };
+    // The piggy-backed commit counts when the pull arrives, as in RocketMQ: committing after
+    // a long hold could overwrite a newer commit (an admin offset reset, say).
+    if flags.has(PullSysFlag::COMMIT_OFFSET) && config.broker_id == 0 {
+        state.offsets.commit(
+            &header.consumer_group,
+            &header.topic,
+            header.queue_id,
+            header.commit_offset,
+        );
+    }
     let mut result = read()?;
     let mut code = status_code(result.status, header.queue_offset);
     if code != ResponseCode::SUCCESS && catch_up_dispatch(state).await {
@@ -77,14 +87,6 @@ pub async fn pull(state: &BrokerState, request: &RemotingCommand) -> Reply {
     }
     if code == ResponseCode::SUCCESS && !result.messages.is_empty() {
         state.stats.record_get(&header.consumer_group, &header.topic, result.messages.len() as u64);
-    }
-    if flags.has(PullSysFlag::COMMIT_OFFSET) && config.broker_id == 0 {
-        state.offsets.commit(
-            &header.consumer_group,
-            &header.topic,
-            header.queue_id,
-            header.commit_offset,
-        );
     }
     Ok(Some(response(code, &result)))
 }

@@ -1,14 +1,15 @@
 //! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE: validate, pick the topic and
-//! queue (creating the topic when allowed), append to the store, wait for the flush in
-//! SYNC_FLUSH mode, and answer with the offset message id.
+//! queue (creating the topic when allowed), apply the retry-topic rules and the delay level
+//! (a delayed message is stored in the schedule topic), append to the store, wait for the
+//! flush in SYNC_FLUSH mode, and answer with the offset message id.
 
 use bytes::Bytes;
-use ferromq_protocol::body::TopicConfig;
+use ferromq_protocol::body::{TopicConfig, TopicFilterType};
 use ferromq_protocol::headers::{
     CommandHeader, SendMessageRequestHeader, SendMessageResponseHeader,
 };
 use ferromq_protocol::message::{
-    decode_batch, property, Properties, StoredMessage, UniqIdGenerator,
+    decode_batch, property, sys_flag, Properties, StoredMessage, UniqIdGenerator,
 };
 use ferromq_protocol::{perm, topic, RemotingCommand, ResponseCode};
 use ferromq_remoting::Channel;
@@ -17,6 +18,8 @@ use ferromq_store::PutResult;
 use super::{success, Reply};
 use crate::config::BrokerConfig;
 use crate::error::BrokerError;
+use crate::retry;
+use crate::schedule::message::{delay_level, to_schedule_topic};
 use crate::state::BrokerState;
 
 /// A single message.
@@ -26,12 +29,17 @@ pub async fn send(state: &BrokerState, channel: &Channel, request: &RemotingComm
     let config = check_and_pick(state, &settings, &header)?;
     let queue_id = pick_queue(&header, &config);
     let mut properties = Properties::decode(header.properties.as_deref().unwrap_or_default());
-    refuse_unsupported(&settings, &properties)?;
-    prepare_properties(&settings, &mut properties, &config);
+    prepare_properties(&settings, &mut properties);
     let unique_id = properties.get(property::UNIQ_KEY).map(str::to_string);
-    let msg = message(state, channel, &header, queue_id, request.body.clone(), properties);
+    let mut msg = message(state, channel, &header, queue_id, request.body.clone(), properties);
+    retry::apply_to_send(state, request.version, header.max_reconsume_times, &mut msg)?;
+    if config.topic_filter_type == TopicFilterType::MultiTag {
+        msg.sys_flag |= sys_flag::MULTI_TAGS_FLAG;
+    }
+    refuse_transaction(&settings, &msg)?;
+    to_schedule_topic(&mut msg, state.schedule.levels());
     let put = state.store.put(&msg)?;
-    state.stats.record_put(&header.topic, 1);
+    state.stats.record_put(&msg.topic, 1);
     respond(&settings, put, queue_id, unique_id).await
 }
 
@@ -51,6 +59,13 @@ pub async fn send_batch(
             "batch messages cannot target retry topics or long topic names",
         ));
     }
+    let batch_properties = Properties::decode(header.properties.as_deref().unwrap_or_default());
+    if delay_level(&batch_properties) > 0 {
+        return Err(BrokerError::refused(
+            ResponseCode::MESSAGE_ILLEGAL,
+            "batch messages cannot be delayed",
+        ));
+    }
     let config = check_and_pick(state, &settings, &header)?;
     let queue_id = pick_queue(&header, &config);
     let entries = decode_batch(request.body.clone()).map_err(|e| {
@@ -63,7 +78,7 @@ pub async fn send_batch(
         .into_iter()
         .map(|entry| {
             let mut properties = entry.properties;
-            prepare_properties(&settings, &mut properties, &config);
+            prepare_properties(&settings, &mut properties);
             let mut msg = message(state, channel, &header, queue_id, entry.body, properties);
             msg.flag = entry.flag;
             msg
@@ -168,14 +183,17 @@ fn pick_queue(header: &SendMessageRequestHeader, config: &TopicConfig) -> i32 {
     (ferromq_store::now_millis().rem_euclid(i64::from(queues))) as i32
 }
 
-/// Transactional and delayed messages need the half-message and schedule stores, which this
-/// broker does not have yet: refuse them clearly rather than store them as plain messages
-/// (a half message would then never be delivered, a delayed one delivered at once).
-fn refuse_unsupported(settings: &BrokerConfig, properties: &Properties) -> Result<(), BrokerError> {
-    if properties
+/// Transactional messages need the half-message store, which this broker does not have
+/// yet: refuse them clearly rather than store them as plain messages (a half message would
+/// then be delivered before its commit). A retry message that an old client (before 4.6.1)
+/// sent with its transaction flag still set is not a transaction, as in RocketMQ.
+fn refuse_transaction(settings: &BrokerConfig, msg: &StoredMessage) -> Result<(), BrokerError> {
+    let prepared = msg
+        .properties
         .get(property::TRANSACTION_PREPARED)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let legacy_retry = msg.reconsume_times > 0 && delay_level(&msg.properties) > 0;
+    if prepared && !legacy_retry {
         return Err(BrokerError::refused(
             ResponseCode::NO_PERMISSION,
             format!(
@@ -184,17 +202,11 @@ fn refuse_unsupported(settings: &BrokerConfig, properties: &Properties) -> Resul
             ),
         ));
     }
-    if properties.get(property::DELAY).and_then(|d| d.parse::<i32>().ok()).is_some_and(|d| d > 0) {
-        return Err(BrokerError::refused(
-            ResponseCode::MESSAGE_ILLEGAL,
-            "delayed messages are not supported by this broker yet",
-        ));
-    }
     Ok(())
 }
 
 /// Adds what the broker adds: a unique id if the producer sent none, and the cluster name.
-fn prepare_properties(settings: &BrokerConfig, properties: &mut Properties, _config: &TopicConfig) {
+fn prepare_properties(settings: &BrokerConfig, properties: &mut Properties) {
     properties.remove(property::POP_CK);
     if properties.get(property::UNIQ_KEY).is_none_or(str::is_empty) {
         thread_local! {

@@ -2,6 +2,10 @@
 //! consume-queue entry per message and index entries per key — then tells the listener
 //! which queues grew (the broker's held long-polling pulls wait on that). It only reads the
 //! commit log, so a slave that receives raw commit-log bytes builds the same queues.
+//!
+//! An entry's tags code is the hash of the message's tag, except in `SCHEDULE_TOPIC_XXXX`
+//! where it is the time the message is due (store time + the delay of its `DELAY` level),
+//! as in RocketMQ: the broker's scheduler reads it without touching the commit log.
 
 mod view;
 
@@ -10,11 +14,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use ferromq_protocol::message::{check_record, tag_hash_code, RecordCheck, TransactionType};
+use ferromq_protocol::topic::SCHEDULE_TOPIC;
 use tracing::{error, warn};
 
 use self::view::RecordView;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::Entry;
+use crate::delay_level::DelayLevels;
 use crate::error::Result;
 use crate::index::Index;
 use crate::queues::QueueTable;
@@ -34,6 +40,8 @@ pub struct Dispatcher {
     queues: Arc<QueueTable>,
     index: Option<Arc<Index>>,
     listener: Option<Arc<dyn ArrivalListener>>,
+    /// Deliver times of `SCHEDULE_TOPIC_XXXX` entries.
+    delay_levels: DelayLevels,
     /// Commit-log offset up to which everything is dispatched.
     dispatched: AtomicI64,
 }
@@ -61,9 +69,17 @@ impl Dispatcher {
         queues: Arc<QueueTable>,
         index: Option<Arc<Index>>,
         listener: Option<Arc<dyn ArrivalListener>>,
+        delay_levels: DelayLevels,
         from: i64,
     ) -> Dispatcher {
-        Dispatcher { commit_log, queues, index, listener, dispatched: AtomicI64::new(from) }
+        Dispatcher {
+            commit_log,
+            queues,
+            index,
+            listener,
+            delay_levels,
+            dispatched: AtomicI64::new(from),
+        }
     }
 
     /// Commit-log offset up to which everything is dispatched.
@@ -157,7 +173,7 @@ impl Dispatcher {
         if matches!(tx, TransactionType::Prepared | TransactionType::Rollback) {
             return Ok(());
         }
-        let entry = Entry { commit_log_offset: offset, size, tags_code: tag_hash_code(msg.tags) };
+        let entry = Entry { commit_log_offset: offset, size, tags_code: self.tags_code(&msg) };
         let queues = match pending.get_mut(msg.topic) {
             Some(queues) => queues,
             None => pending.entry(msg.topic.to_string()).or_default(),
@@ -175,6 +191,18 @@ impl Dispatcher {
             p.entries.push(entry);
         }
         Ok(())
+    }
+
+    /// The consume-queue tags code of a record: its deliver time in the schedule topic (when
+    /// it has a delay level above 0), else its tag hash.
+    fn tags_code(&self, msg: &RecordView<'_>) -> i64 {
+        let scheduled = match msg.delay {
+            Some(delay) if msg.topic == SCHEDULE_TOPIC => {
+                self.delay_levels.schedule_tags_code(delay, msg.store_timestamp)
+            }
+            _ => None,
+        };
+        scheduled.unwrap_or_else(|| tag_hash_code(msg.tags))
     }
 
     fn flush_pending(&self, pending: PendingQueues) -> Result<()> {

@@ -1,6 +1,6 @@
 //! What the dispatcher needs from a stored record, read in place: the fixed fields by their
-//! positions and the three properties it indexes, without decoding the whole message (no
-//! allocation per record).
+//! positions and the properties it indexes or codes (`TAGS`, `KEYS`, `UNIQ_KEY`, `DELAY`),
+//! without decoding the whole message (no allocation per record).
 
 use ferromq_protocol::message::layout::{
     body_len_pos, store_timestamp_pos, MessageVersion, MAGIC_CODE_POS, QUEUE_ID_POS,
@@ -23,6 +23,8 @@ pub struct RecordView<'a> {
     pub tags: Option<&'a str>,
     pub keys: Option<&'a str>,
     pub unique_key: Option<&'a str>,
+    /// The delay level (`DELAY`), as stored.
+    pub delay: Option<&'a str>,
 }
 
 fn i32_at(record: &[u8], pos: usize) -> Option<i32> {
@@ -59,6 +61,7 @@ impl<'a> RecordView<'a> {
             tags: None,
             keys: None,
             unique_key: None,
+            delay: None,
         };
         for entry in properties.split(|b| *b == PROPERTY_SEPARATOR) {
             let Some(at) = entry.iter().position(|b| *b == NAME_VALUE_SEPARATOR) else { continue };
@@ -73,6 +76,7 @@ impl<'a> RecordView<'a> {
                 n if n == property::TAGS.as_bytes() => view.tags = Some(value),
                 n if n == property::KEYS.as_bytes() => view.keys = Some(value),
                 n if n == property::UNIQ_KEY.as_bytes() => view.unique_key = Some(value),
+                n if n == property::DELAY.as_bytes() => view.delay = Some(value),
                 _ => {}
             }
         }
@@ -97,12 +101,14 @@ mod tests {
             queue_offset in 0i64..i64::MAX,
             tags in proptest::option::of("[a-zA-Z]{1,10}"),
             keys in proptest::option::of("[a-z ]{1,20}"),
+            delay in proptest::option::of("-?[0-9]{1,3}"),
             v6 in any::<bool>(),
             body in proptest::collection::vec(any::<u8>(), 0..64),
         ) {
             let mut properties = Properties::new();
             if let Some(t) = &tags { properties.insert(property::TAGS, t.as_str()); }
             if let Some(k) = &keys { properties.insert(property::KEYS, k.as_str()); }
+            if let Some(d) = &delay { properties.insert(property::DELAY, d.as_str()); }
             properties.insert(property::UNIQ_KEY, "ABC");
             properties.insert("other", "x");
             let host = if v6 { "[::1]:1" } else { "127.0.0.1:1" };
@@ -129,6 +135,7 @@ mod tests {
             prop_assert_eq!(view.tags, decoded.properties.tags());
             prop_assert_eq!(view.keys, decoded.properties.get(property::KEYS));
             prop_assert_eq!(view.unique_key, Some("ABC"));
+            prop_assert_eq!(view.delay, decoded.properties.get(property::DELAY));
         }
 
         #[test]

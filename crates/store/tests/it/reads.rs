@@ -83,3 +83,50 @@ fn offsets_by_time_and_the_earliest_message() {
     assert_eq!(store.offset_by_time(TOPIC, 0, 0, false).unwrap(), 0);
     assert_eq!(store.offset_by_time(TOPIC, 0, i64::MAX, false).unwrap(), 5);
 }
+
+#[test]
+fn schedule_entries_carry_their_deliver_time() {
+    use ferromq_protocol::message::property;
+    use ferromq_protocol::topic::SCHEDULE_TOPIC;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = ferromq_store::StoreConfig {
+        message_delay_level: "1s 5s 10s".into(),
+        ..small_config(dir.path())
+    };
+    let store = Store::open(config.clone(), None).unwrap();
+    let scheduled = |queue_id: i32, delay: &str| {
+        let mut msg = message(SCHEDULE_TOPIC, queue_id, 1, 10);
+        msg.properties.insert(property::DELAY, delay);
+        store.put(&msg).unwrap().appended[0].store_timestamp
+    };
+    let at_level_2 = scheduled(1, "2");
+    let above_max = scheduled(2, "9");
+    let level_0 = scheduled(2, "0");
+    // Outside the schedule topic a DELAY property changes nothing.
+    let mut plain = message(TOPIC, 0, 1, 10);
+    plain.properties.insert(property::DELAY, "2");
+    store.put(&plain).unwrap();
+    wait_dispatched(&store);
+    let odd = i64::from(java_string_hash("odd"));
+    let codes = |topic: &str, queue_id: i32| -> Vec<i64> {
+        let entries = store.queue_entries(topic, queue_id, 0, 10).unwrap();
+        entries.iter().map(|e| e.tags_code).collect()
+    };
+    assert_eq!(codes(SCHEDULE_TOPIC, 1), vec![at_level_2 + 5_000]);
+    assert_eq!(codes(SCHEDULE_TOPIC, 2), vec![above_max + 10_000, odd]);
+    assert_eq!(codes(TOPIC, 0), vec![odd]);
+    assert!(level_0 > 0);
+    assert!(store.queue_entries(SCHEDULE_TOPIC, 1, 1, 10).unwrap().is_empty(), "past the end");
+    assert!(store.queue_entries("none", 0, 0, 10).unwrap().is_empty());
+    // Entries rebuilt from the commit log (no checkpoint, no consume queues) are the same.
+    drop(store);
+    std::fs::remove_file(dir.path().join("checkpoint")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+    let store = Store::open(config, None).unwrap();
+    let entries = store.queue_entries(SCHEDULE_TOPIC, 2, 0, 10).unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.tags_code).collect::<Vec<_>>(),
+        vec![above_max + 10_000, odd]
+    );
+}
