@@ -1,10 +1,13 @@
 //! Starting `ferromq` processes for tests — a name server, a broker, a standalone — each on
 //! its own free port and data folder, killed when dropped.
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::{ferromq_bin, free_port, temp_dir, wait_for_listener, ChildProcess, TempDir};
+use crate::{
+    ferromq_bin, free_port, temp_dir, wait_for_listener, wait_until, ChildProcess, TempDir,
+};
 
 /// The standalone config file `Standalone::start_with_config` writes into the test folder.
 const CONFIG_FILE: &str = "standalone.toml";
@@ -97,6 +100,7 @@ impl Standalone {
         let broker: SocketAddr = format!("127.0.0.1:{broker_port}").parse().unwrap();
         wait_for_listener(namesrv, START_TIMEOUT);
         wait_for_listener(broker, START_TIMEOUT);
+        wait_for_registration(namesrv, broker);
         Standalone { process, namesrv, broker, dir }
     }
 
@@ -162,6 +166,7 @@ impl BrokerProcess {
             dir.path(),
         );
         wait_for_listener(addr, START_TIMEOUT);
+        wait_for_registration(namesrv, addr);
         process
     }
 
@@ -171,4 +176,35 @@ impl BrokerProcess {
         self.process.kill9();
         self.process = Self::spawn(&self._dir, self.namesrv, &self.name, self.addr);
     }
+}
+
+/// Waits until the name server at `namesrv` lists the broker at `broker` in its cluster
+/// info, so clients started next find its routes.
+fn wait_for_registration(namesrv: SocketAddr, broker: SocketAddr) {
+    let what = format!("broker {broker} to register with {namesrv}");
+    wait_until(START_TIMEOUT, &what, || {
+        cluster_info(namesrv).is_some_and(|body| body.contains(&broker.to_string()))
+    });
+}
+
+/// GET_BROKER_CLUSTER_INFO (106) as a hand-made JSON frame; the body of a success answer.
+fn cluster_info(namesrv: SocketAddr) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&namesrv, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let header = br#"{"code":106,"flag":0,"language":"JAVA","opaque":1,"serializeTypeCurrentRPC":"JSON","version":0}"#;
+    let header_len = u32::try_from(header.len()).ok()?;
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&(4 + header_len).to_be_bytes());
+    frame.extend_from_slice(&header_len.to_be_bytes());
+    frame.extend_from_slice(header);
+    stream.write_all(&frame).ok()?;
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).ok()?;
+    let mut rest = vec![0u8; usize::try_from(u32::from_be_bytes(len)).ok()?];
+    stream.read_exact(&mut rest).ok()?;
+    let header_len =
+        usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) & 0xFF_FFFF).ok()?;
+    let header = String::from_utf8_lossy(rest.get(4..4 + header_len)?);
+    let body = String::from_utf8_lossy(rest.get(4 + header_len..)?).into_owned();
+    header.contains(r#""code":0"#).then_some(body)
 }
