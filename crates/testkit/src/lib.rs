@@ -1,21 +1,31 @@
 //! Test helpers shared by FerroMQ's crates (not published): free loopback ports, temporary
 //! folders, polling with a deadline, and child processes that are killed by PID when dropped.
 
+use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
 
 pub use tempfile::TempDir;
 
-/// A port on 127.0.0.1 that was free a moment ago (bound, then released).
+/// A port on 127.0.0.1 that was free a moment ago (bound, then released), and never handed
+/// out before in this process: the kernel may offer a just-released port again, and two
+/// servers of one test must not be given the same one.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("cannot find a free port: {e}"))
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("cannot find a free port: {e}"));
+        if HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner).insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A fresh temporary folder, removed when dropped.

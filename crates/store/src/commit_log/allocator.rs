@@ -161,6 +161,16 @@ fn create(
     let file = match MappedFile::create(&path, size) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Left from before, or being made by the background thread this very moment
+            // (created but not sized yet): size it here too — setting the same length twice
+            // is harmless — so it never maps as an empty file.
+            let sized = std::fs::OpenOptions::new().write(true).open(&path).and_then(|f| {
+                if f.metadata()?.len() < size as u64 {
+                    f.set_len(size as u64)?;
+                }
+                Ok(())
+            });
+            sized.map_err(|e| StoreError::io(&path, e))?;
             MappedFile::open(&path, 0).map_err(|e| StoreError::io(&path, e))?
         }
         Err(e) => return Err(StoreError::io(&path, e)),
