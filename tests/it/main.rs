@@ -1,5 +1,6 @@
 //! End-to-end tests that start real `ferromq` processes on loopback.
 
+mod bench;
 mod broker;
 mod cli_admin;
 mod client_admin;

@@ -1,8 +1,12 @@
 //! The remoting client: a pool of connections keyed by address, each made on first use and
 //! made again after it closes; calls with a timeout each, and one-way calls.
+//!
+//! Every call looks its connection up under a shared read lock, without allocating; only a
+//! call that finds none (or a closed one) takes the per-address connect lock, so concurrent
+//! first calls make one connection between them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use ferromq_protocol::RemotingCommand;
@@ -21,6 +25,9 @@ type Slot = Arc<tokio::sync::Mutex<Option<Channel>>>;
 pub struct RemotingClient<P: RequestProcessor = NoRequests> {
     config: ClientConfig,
     processor: Arc<P>,
+    /// Open connections by address: what every call reads.
+    open: RwLock<HashMap<String, Channel>>,
+    /// One connect lock per address.
     pool: Mutex<HashMap<String, Slot>>,
     shutdown: CancellationToken,
 }
@@ -44,6 +51,7 @@ impl<P: RequestProcessor> RemotingClient<P> {
         RemotingClient {
             config,
             processor,
+            open: RwLock::new(HashMap::new()),
             pool: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
         }
@@ -78,6 +86,9 @@ impl<P: RequestProcessor> RemotingClient<P> {
 
     /// The open connection to `addr`, connecting if there is none.
     pub async fn channel(&self, addr: &str) -> Result<Channel, RemotingError> {
+        if let Some(channel) = self.open_channel(addr) {
+            return Ok(channel);
+        }
         let slot = {
             let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(pool.entry(addr.to_string()).or_default())
@@ -88,11 +99,21 @@ impl<P: RequestProcessor> RemotingClient<P> {
         }
         let channel = self.connect(addr).await?;
         *slot = Some(channel.clone());
+        self.open
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(addr.to_string(), channel.clone());
         Ok(channel)
+    }
+
+    fn open_channel(&self, addr: &str) -> Option<Channel> {
+        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
+        open.get(addr).filter(|c| !c.is_closed()).cloned()
     }
 
     /// Closes the connection to `addr`, if any; the next call connects again.
     pub fn close(&self, addr: &str) {
+        self.open.write().unwrap_or_else(PoisonError::into_inner).remove(addr);
         let slot = self.pool.lock().unwrap_or_else(PoisonError::into_inner).remove(addr);
         if let Some(slot) = slot {
             if let Ok(guard) = slot.try_lock() {
@@ -106,6 +127,7 @@ impl<P: RequestProcessor> RemotingClient<P> {
     /// Closes every connection.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
+        self.open.write().unwrap_or_else(PoisonError::into_inner).clear();
         self.pool.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 

@@ -172,6 +172,12 @@ async fn write_loop(
             _ = closed.cancelled() => None,
         };
         let Some(first) = first else { break };
+        if rx.is_empty() {
+            // Queuing a frame wakes this task first (tokio runs a just-woken task next), so
+            // without this it wrote every frame alone: one syscall per request or response.
+            // Letting the other ready tasks run first gathers what they send into one write.
+            tokio::task::yield_now().await;
+        }
         if write_batch(&mut socket, &mut rx, &mut batch, first).await.is_err() {
             closed.cancel();
             return;

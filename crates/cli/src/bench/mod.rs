@@ -1,5 +1,9 @@
-//! `ferromq bench …`: load generators that measure FerroMQ (the store directly for now).
+//! `ferromq bench …`: load generators that measure FerroMQ — the store directly, and any
+//! RocketMQ-protocol cluster over the network (with a sink server for the floor).
 
+mod load;
+mod produce;
+mod sink;
 mod store;
 
 use clap::Subcommand;
@@ -9,12 +13,19 @@ use clap::Subcommand;
 pub enum Bench {
     /// Append to and read from a store directly, without the network.
     Store(store::Args),
+    /// Sync sends to a cluster through the producer, paced or as fast as possible.
+    Produce(produce::Args),
+    /// A server that is its own name server and broker and answers every send at once
+    /// without storing it: the floor of what the network and the client cost.
+    Sink(sink::Args),
 }
 
 /// Runs the chosen benchmark.
 pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Store(args) => store::run(args),
+        Bench::Produce(args) => produce::run(args),
+        Bench::Sink(args) => sink::run(args),
     }
 }
 

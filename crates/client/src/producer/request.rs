@@ -10,7 +10,7 @@ use ferromq_protocol::headers::{
 use ferromq_protocol::message::{
     compress, encode_batch, property, BatchEntry, CompressionType, Properties,
 };
-use ferromq_protocol::{topic, RemotingCommand, RequestCode, ResponseCode};
+use ferromq_protocol::{topic, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 use super::ProducerConfig;
 use crate::error::{ClientError, Result};
@@ -190,7 +190,13 @@ impl Outgoing {
         });
         let code =
             if self.batch { RequestCode::SEND_BATCH_MESSAGE } else { RequestCode::SEND_MESSAGE_V2 };
-        RemotingCommand::request(code).with_ext_fields(header.to_ext()).with_body(self.body.clone())
+        // The binary header (RocketMQ's `ROCKETMQ` serialize type, which every broker accepts
+        // and answers in kind) costs both ends a fraction of what JSON costs to decode: with
+        // JSON, header parsing was a third of the sink's CPU and a seventh of the client's.
+        RemotingCommand::request(code)
+            .with_ext_fields(header.to_ext())
+            .with_body(self.body.clone())
+            .with_serialize_type(SerializeType::RocketMq)
     }
 
     /// The broker's answer as a [`SendResult`], or the refusal as an error.
@@ -302,5 +308,6 @@ mod tests {
         assert!(Outgoing::batch(mixed, &config, &ids()).is_err());
         let request = batch.request(&MessageQueue::new("T", "b", 1), &config);
         assert_eq!(request.request_code(), RequestCode::SEND_BATCH_MESSAGE);
+        assert_eq!(request.serialize_type, SerializeType::RocketMq);
     }
 }

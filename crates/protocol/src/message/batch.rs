@@ -82,6 +82,37 @@ pub fn decode_batch(mut body: Bytes) -> Result<Vec<BatchEntry>> {
     Ok(entries)
 }
 
+/// The number of entries in a batch body, checked as [`decode_batch`] checks it but without
+/// decoding bodies or properties (for servers that only count, like `ferromq bench sink`).
+pub fn count_batch(mut body: &[u8]) -> Result<usize> {
+    let mut count = 0;
+    while body.has_remaining() {
+        if body.remaining() < BATCH_ENTRY_OVERHEAD - 2 {
+            return Err(malformed("batch entry shorter than its header"));
+        }
+        body.advance(4 + 4 + 4 + 4);
+        let body_len = body.get_i32();
+        let body_len =
+            usize::try_from(body_len).ok().filter(|len| *len <= body.remaining()).ok_or_else(
+                || malformed(format!("batch entry body length {body_len} out of bounds")),
+            )?;
+        body.advance(body_len);
+        if body.remaining() < 2 {
+            return Err(malformed("batch entry truncated before its properties length"));
+        }
+        let properties_len = body.get_i16();
+        let properties_len = usize::try_from(properties_len)
+            .ok()
+            .filter(|len| *len <= body.remaining())
+            .ok_or_else(|| {
+                malformed(format!("batch entry properties length {properties_len} out of bounds"))
+            })?;
+        body.advance(properties_len);
+        count += 1;
+    }
+    Ok(count)
+}
+
 /// Appends the batch body for `entries` to `out`; nothing is written if an entry is too large.
 pub fn encode_batch(entries: &[BatchEntry], out: &mut BytesMut) -> Result<()> {
     let mut total = 0usize;
@@ -133,6 +164,19 @@ mod tests {
         ];
         assert_eq!(&out[..], expected);
         assert_eq!(BATCH_ENTRY_OVERHEAD, 22);
+    }
+
+    #[test]
+    fn counting_agrees_with_decoding() {
+        let mut out = BytesMut::new();
+        let entries = [entry(1, b"x", &[("a", "b")]), entry(2, b"", &[]), entry(3, b"yz", &[])];
+        encode_batch(&entries, &mut out).unwrap();
+        assert_eq!(count_batch(&out), Ok(3));
+        assert_eq!(count_batch(&[]), Ok(0));
+        assert!(count_batch(&out[..out.len() - 1]).is_err());
+        let mut negative = out.clone();
+        negative[16..20].copy_from_slice(&(-1i32).to_be_bytes());
+        assert!(count_batch(&negative).is_err());
     }
 
     #[test]

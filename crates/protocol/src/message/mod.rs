@@ -30,7 +30,7 @@ pub mod stored;
 pub mod sys_flag;
 pub mod uniq_id;
 
-pub use batch::{decode_batch, encode_batch, BatchEntry};
+pub use batch::{count_batch, decode_batch, encode_batch, BatchEntry};
 pub use check::{check_record, RecordCheck};
 pub use compression::{compress, decompress, decompress_body, CompressionType};
 pub use hash::{crc32_masked, java_string_hash, tag_hash_code};
