@@ -8,7 +8,7 @@ use bytes::Bytes;
 use ferromq_client::{ClientError, Message, MessageQueue, Producer, ProducerConfig, SelectByHash};
 use ferromq_protocol::body::TopicRouteData;
 use ferromq_protocol::headers::{
-    CommandHeader, GetRouteInfoRequestHeader, PullMessageRequestHeader, PullSysFlag,
+    CommandHeader, GetRouteInfoRequestHeader, PullMessageRequestHeader,
 };
 use ferromq_protocol::message::{decompress_body, property, StoredMessage};
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -24,22 +24,7 @@ async fn read_topic(broker: &str, topic: &str, queues: i32) -> BTreeMap<i32, Vec
         let mut offset = 0;
         let mut messages = Vec::new();
         loop {
-            let header = PullMessageRequestHeader {
-                consumer_group: "reader".into(),
-                topic: topic.into(),
-                queue_id,
-                queue_offset: offset,
-                max_msg_nums: 32,
-                sys_flag: PullSysFlag::SUBSCRIPTION,
-                commit_offset: 0,
-                suspend_timeout_millis: 0,
-                subscription: Some("*".into()),
-                sub_version: 0,
-                expression_type: Some("TAG".into()),
-                max_msg_bytes: None,
-                request_source: None,
-                proxy_froward_client_id: None,
-            };
+            let header = PullMessageRequestHeader::peek("reader", topic, queue_id, offset, 32);
             let request = RemotingCommand::request(RequestCode::PULL_MESSAGE)
                 .with_ext_fields(header.to_ext());
             let response = client.invoke(broker, request, Duration::from_secs(10)).await.unwrap();

@@ -105,22 +105,7 @@ async fn send_ok(
 async fn pull_all(client: &RemotingClient, broker: &str, topic: &str) -> Vec<StoredMessage> {
     let mut all = Vec::new();
     loop {
-        let header = PullMessageRequestHeader {
-            consumer_group: GROUP.into(),
-            topic: topic.into(),
-            queue_id: 0,
-            queue_offset: all.len() as i64,
-            max_msg_nums: 32,
-            sys_flag: PullSysFlag::SUBSCRIPTION,
-            commit_offset: 0,
-            suspend_timeout_millis: 0,
-            subscription: Some("*".into()),
-            sub_version: 0,
-            expression_type: Some("TAG".into()),
-            max_msg_bytes: None,
-            request_source: None,
-            proxy_froward_client_id: None,
-        };
+        let header = PullMessageRequestHeader::peek(GROUP, topic, 0, all.len() as i64, 32);
         let request =
             RemotingCommand::request(RequestCode::PULL_MESSAGE).with_ext_fields(header.to_ext());
         let r = call(client, broker, request).await;

@@ -6,7 +6,7 @@ use ferromq_protocol::body::MessageQueue;
 use ferromq_protocol::headers::{
     CommandHeader, GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
     GetMinOffsetRequestHeader, GetMinOffsetResponseHeader, PullMessageRequestHeader,
-    PullMessageResponseHeader, PullSysFlag, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
+    PullMessageResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
 };
 use ferromq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -116,22 +116,13 @@ impl Admin {
         while next < end && found.len() < limit {
             let want =
                 (end - next).min(PULL_BATCH).min(i64::try_from(limit - found.len()).unwrap_or(1));
-            let header = PullMessageRequestHeader {
-                consumer_group: TOOLS_CONSUMER_GROUP.into(),
-                topic: queue.topic.clone(),
-                queue_id: queue.queue_id,
-                queue_offset: next,
-                max_msg_nums: i32::try_from(want).unwrap_or(1),
-                sys_flag: PullSysFlag::SUBSCRIPTION,
-                commit_offset: 0,
-                suspend_timeout_millis: 0,
-                subscription: Some("*".into()),
-                sub_version: 0,
-                expression_type: Some("TAG".into()),
-                max_msg_bytes: None,
-                request_source: None,
-                proxy_froward_client_id: None,
-            };
+            let header = PullMessageRequestHeader::peek(
+                TOOLS_CONSUMER_GROUP,
+                &queue.topic,
+                queue.queue_id,
+                next,
+                i32::try_from(want).unwrap_or(1),
+            );
             let request = RemotingCommand::request(RequestCode::PULL_MESSAGE)
                 .with_ext_fields(header.to_ext());
             let timeout = self.instance.config.mq_client_api_timeout;

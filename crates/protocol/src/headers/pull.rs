@@ -71,6 +71,27 @@ impl PullMessageRequestHeader {
     pub fn pull_sys_flag(&self) -> PullSysFlag {
         PullSysFlag(self.sys_flag)
     }
+
+    /// A one-off read of up to `max` messages of every tag from `offset`: not held by long
+    /// polling and committing nothing, as admin tools read.
+    pub fn peek(group: &str, topic: &str, queue_id: i32, offset: i64, max: i32) -> Self {
+        PullMessageRequestHeader {
+            consumer_group: group.into(),
+            topic: topic.into(),
+            queue_id,
+            queue_offset: offset,
+            max_msg_nums: max,
+            sys_flag: PullSysFlag::SUBSCRIPTION,
+            commit_offset: 0,
+            suspend_timeout_millis: 0,
+            subscription: Some("*".into()),
+            sub_version: 0,
+            expression_type: Some("TAG".into()),
+            max_msg_bytes: None,
+            request_source: None,
+            proxy_froward_client_id: None,
+        }
+    }
 }
 
 #[cfg(test)]
