@@ -1,6 +1,6 @@
-//! `ferromq bench sink` and `ferromq bench produce` as real processes: counted runs against
-//! the sink and against a standalone end with every message acknowledged, and the JSON
-//! report says so. No timing is asserted.
+//! `ferromq bench sink`, `produce`, `consume` and `e2e` as real processes: counted runs
+//! against the sink and against a standalone end with every message acknowledged (and, for
+//! the consuming benches, received), and the JSON reports say so. No timing is asserted.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,13 +15,27 @@ use crate::support::Standalone;
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs `ferromq bench produce -n <namesrv> <extra…> --json <file>` to the end and returns
-/// its JSON report; the process is killed if it outlives [`RUN_TIMEOUT`].
+/// its JSON report, checked free of errors.
 fn produce(namesrv: &str, extra: &[&str], dir: &Path, name: &str) -> Value {
+    let report = bench("produce", namesrv, extra, dir, name);
+    assert_eq!(report["bench"], "produce");
+    assert_eq!(report["errors"], 0, "{name} had errors:\n{}", read(&log_of(dir, name)));
+    assert!(report["errors_by_kind"].as_object().is_some_and(|kinds| kinds.is_empty()));
+    report
+}
+
+fn log_of(dir: &Path, name: &str) -> std::path::PathBuf {
+    dir.join(format!("{name}.log"))
+}
+
+/// Runs `ferromq bench <kind> -n <namesrv> <extra…> --json <file>` to the end and returns its
+/// JSON report; the process is killed if it outlives [`RUN_TIMEOUT`].
+fn bench(kind: &str, namesrv: &str, extra: &[&str], dir: &Path, name: &str) -> Value {
     let json = dir.join(format!("{name}.json"));
-    let log = dir.join(format!("{name}.log"));
+    let log = log_of(dir, name);
     let out = std::fs::File::create(&log).unwrap();
     let mut child = Command::new(ferromq_bin())
-        .args(["bench", "produce", "-n", namesrv, "--json"])
+        .args(["bench", kind, "-n", namesrv, "--json"])
         .arg(&json)
         .args(extra)
         .stdin(Stdio::null())
@@ -42,12 +56,8 @@ fn produce(namesrv: &str, extra: &[&str], dir: &Path, name: &str) -> Value {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{name} failed ({status}):\n{}", read(&log));
-    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap())
-        .unwrap_or_else(|e| panic!("{name} wrote no valid JSON report ({e}):\n{}", read(&log)));
-    assert_eq!(report["bench"], "produce");
-    assert_eq!(report["errors"], 0, "{name} had errors:\n{}", read(&log));
-    assert!(report["errors_by_kind"].as_object().is_some_and(|kinds| kinds.is_empty()));
-    report
+    serde_json::from_slice(&std::fs::read(&json).unwrap())
+        .unwrap_or_else(|e| panic!("{name} wrote no valid JSON report ({e}):\n{}", read(&log)))
 }
 
 fn read(path: &Path) -> String {
@@ -107,4 +117,47 @@ fn produce_against_a_standalone_gets_every_message_acknowledged() {
     assert_eq!(report["operations"], 2000);
     assert_eq!(report["settings"]["topic"], "BenchE2E");
     assert_eq!(report["server_cpu"]["pid"].as_u64(), Some(u64::from(standalone.process.pid())));
+
+    // A new group reading the topic from its start receives all 2,000 (their bodies carry
+    // no stamp, so latency is from the born timestamp).
+    let consumed = bench(
+        "consume",
+        &standalone.namesrv.to_string(),
+        &["-t", "BenchE2E", "-g", "BenchReader", "--from", "first", "--count", "2000"],
+        dir.path(),
+        "consume",
+    );
+    let log = read(&log_of(dir.path(), "consume"));
+    assert_eq!(consumed["bench"], "consume");
+    assert!(consumed["messages"].as_u64().is_some_and(|n| n >= 2000), "{log}");
+    assert_eq!(consumed["arrivals"]["received"], consumed["messages"], "{log}");
+    assert_eq!(consumed["latency_us"]["count"], consumed["messages"]);
+    assert!(consumed["latency_from"].as_str().is_some_and(|s| s.contains("born timestamp")));
+    assert_eq!(consumed["stopped_early"], false);
+}
+
+#[test]
+fn e2e_against_a_standalone_receives_every_message_it_sent() {
+    let standalone = Standalone::start();
+    let dir = temp_dir();
+    let namesrv = standalone.namesrv.to_string();
+    let args =
+        ["-t", "BenchRoundTrip", "--queues", "4", "--count", "2000", "--rate", "4000", "--warmup"];
+    let report = bench("e2e", &namesrv, &[&args[..], &["0.3"]].concat(), dir.path(), "e2e");
+    let log = read(&log_of(dir.path(), "e2e"));
+    let (send, e2e) = (&report["send"], &report["e2e"]);
+    assert_eq!(send["bench"], "e2e");
+    assert_eq!(send["messages"], 2000, "{log}");
+    assert_eq!(send["errors"], 0, "{log}");
+    // Every message whose send succeeded, warm-up included, arrived exactly once.
+    let sent = send["messages"].as_u64().unwrap() + send["warmup_operations"].as_u64().unwrap();
+    assert_eq!(e2e["sent"].as_u64(), Some(sent), "{log}");
+    assert_eq!(e2e["lost"], 0, "{log}");
+    assert_eq!(e2e["arrivals"]["distinct"].as_u64(), Some(sent), "{log}");
+    assert_eq!(e2e["arrivals"]["duplicates"], 0, "{log}");
+    // The send-to-consume latency of each measured message.
+    assert_eq!(e2e["messages"], 2000, "{log}");
+    assert_eq!(e2e["latency_us"]["count"], 2000);
+    assert!(e2e["latency_from"].as_str().is_some_and(|s| s.contains("stamped")));
+    assert!(e2e["intervals"].as_array().is_some_and(|lines| !lines.is_empty()));
 }

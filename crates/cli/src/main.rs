@@ -70,3 +70,15 @@ fn init_logging(admin: bool) {
         logs.init();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // Clap checks every subcommand's options (unique names, valid groups) here rather
+        // than when a user first runs that subcommand.
+        super::Cli::command().debug_assert();
+    }
+}

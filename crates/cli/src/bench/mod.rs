@@ -1,9 +1,12 @@
 //! `ferromq bench …`: load generators that measure FerroMQ — the store directly, and any
 //! RocketMQ-protocol cluster over the network (with a sink server for the floor).
 
+mod consume;
+mod e2e;
 mod load;
 mod produce;
 mod sink;
+mod stamp;
 mod store;
 
 use clap::Subcommand;
@@ -15,6 +18,10 @@ pub enum Bench {
     Store(store::Args),
     /// Sync sends to a cluster through the producer, paced or as fast as possible.
     Produce(produce::Args),
+    /// A push consumer counting what it receives and how long each message took to arrive.
+    Consume(consume::Args),
+    /// Sends and consumes the same messages: send latency and send-to-consume latency.
+    E2e(e2e::Args),
     /// A server that is its own name server and broker and answers every send at once
     /// without storing it: the floor of what the network and the client cost.
     Sink(sink::Args),
@@ -25,6 +32,8 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Store(args) => store::run(args),
         Bench::Produce(args) => produce::run(args),
+        Bench::Consume(args) => consume::run(args),
+        Bench::E2e(args) => e2e::run(args),
         Bench::Sink(args) => sink::run(args),
     }
 }

@@ -7,8 +7,9 @@
 //! default) creates it on the first send. Otherwise create it first with
 //! `ferromq admin updateTopic -t <topic> …`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -16,6 +17,7 @@ use ferromq_client::{ClientError, Message, Producer, ProducerConfig, SendStatus}
 use ferromq_remoting::RemotingError;
 
 use super::load::{self, Failure, LoadArgs, Operation, Plan};
+use super::stamp::{self, Stamp};
 
 /// Different bodies the sends cycle through (built before the run).
 const BODIES: usize = 16;
@@ -25,36 +27,36 @@ const BODIES: usize = 16;
 pub struct Args {
     /// Name servers, `;`-separated (`namesrvAddr`).
     #[arg(short = 'n', long, default_value = "127.0.0.1:9876")]
-    namesrv: String,
+    pub(super) namesrv: String,
     /// Topic to send to.
     #[arg(short = 't', long, default_value = "BenchmarkTest")]
-    topic: String,
+    pub(super) topic: String,
     /// Body bytes per message.
     #[arg(short = 's', long, default_value_t = 1024)]
-    size: usize,
+    pub(super) size: usize,
     /// Messages per send; above 1 sends batches (SEND_BATCH_MESSAGE).
     #[arg(short = 'b', long, default_value_t = 1)]
-    batch: usize,
+    pub(super) batch: usize,
     /// Tag every message with this tag.
     #[arg(long)]
-    tags: Option<String>,
+    pub(super) tags: Option<String>,
     /// Give every message a unique key (the broker indexes keys).
     #[arg(long)]
-    keys: bool,
+    pub(super) keys: bool,
     /// Producer group.
     #[arg(long, default_value = "BenchmarkProducer")]
-    group: String,
+    pub(super) group: String,
     /// Queues per broker of a topic auto-created on first send (`defaultTopicQueueNums`).
     #[arg(long, default_value_t = 4)]
-    queues: i32,
+    pub(super) queues: i32,
     /// Whole-send timeout in milliseconds, retries included (`sendMsgTimeout`).
     #[arg(long, default_value_t = 3_000)]
-    timeout_ms: u64,
+    pub(super) timeout_ms: u64,
     /// Extra attempts of a failed send (`retryTimesWhenSendFailed`).
     #[arg(long, default_value_t = 2)]
-    retries: u32,
+    pub(super) retries: u32,
     #[command(flatten)]
-    load: LoadArgs,
+    pub(super) load: LoadArgs,
 }
 
 /// Runs the benchmark.
@@ -66,6 +68,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn produce(args: Args) -> anyhow::Result<()> {
+    let (producer, send, plan) = prepare(&args, None).await?;
+    let outcome = load::run(send, plan, &args.load).await;
+    producer.shutdown().await;
+    outcome.map(|_| ())
+}
+
+/// Starts the producer, finds the topic's queues and builds the send operation (stamping
+/// each body with `stamp_run` and its number when given) and the plan of the run.
+pub(super) async fn prepare(
+    args: &Args,
+    stamp_run: Option<u32>,
+) -> anyhow::Result<(Producer, Arc<Send>, Plan)> {
+    anyhow::ensure!(
+        stamp_run.is_none() || args.size >= stamp::LEN,
+        "--size must be at least {} bytes to carry the send stamp",
+        stamp::LEN
+    );
     let config = ProducerConfig {
         send_msg_timeout: Duration::from_millis(args.timeout_ms),
         retry_times_when_send_failed: args.retries,
@@ -99,6 +118,8 @@ async fn produce(args: Args) -> anyhow::Result<()> {
         bodies: (0..BODIES).map(|i| body(i, args.size)).collect(),
         batch: args.batch,
         keys: args.keys,
+        stamp_run,
+        sent: AtomicU64::new(0),
     });
     let plan = Plan {
         bench: "produce",
@@ -116,28 +137,47 @@ async fn produce(args: Args) -> anyhow::Result<()> {
             "retries": args.retries,
             "queues": queues.len(),
         }),
+        label: None,
     };
-    let outcome = load::run(send, plan, &args.load).await;
-    producer.shutdown().await;
-    outcome.map(|_| ())
+    Ok((producer, send, plan))
 }
 
 /// A sync send of one message or one batch.
 #[derive(Debug)]
-struct Send {
+pub(super) struct Send {
     producer: Producer,
     /// Topic and tags; each send clones it and sets a prepared body.
     template: Message,
     bodies: Vec<Bytes>,
     batch: usize,
     keys: bool,
+    /// Stamp bodies with this run id (e2e).
+    stamp_run: Option<u32>,
+    /// Messages whose send succeeded, warm-up included.
+    sent: AtomicU64,
 }
 
 impl Send {
-    fn message(&self, worker: usize, seq: u64, index: usize) -> Message {
+    /// Messages whose send succeeded so far, warm-up included.
+    pub(super) fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Message `index` of operation `seq`.
+    fn message(&self, worker: usize, seq: u64, index: usize, measured: bool) -> Message {
         let mut message = self.template.clone();
         let pick = (seq as usize).wrapping_add(index) % self.bodies.len().max(1);
-        message.body = self.bodies.get(pick).cloned().unwrap_or_default();
+        let filler = self.bodies.get(pick).cloned().unwrap_or_default();
+        message.body = match self.stamp_run {
+            Some(run) => Stamp {
+                run,
+                seq: seq * self.batch as u64 + index as u64,
+                sent_at: SystemTime::now(),
+                measured,
+            }
+            .body(&filler),
+            None => filler,
+        };
         if self.keys {
             let key = format!("bench-{worker}-{seq}-{index}");
             message = message.with_keys([key.as_str()]);
@@ -147,15 +187,19 @@ impl Send {
 }
 
 impl Operation for Send {
-    async fn call(&self, worker: usize, seq: u64) -> Result<(), Failure> {
+    async fn call(&self, worker: usize, seq: u64, measured: bool) -> Result<(), Failure> {
         let result = if self.batch == 1 {
-            self.producer.send(self.message(worker, seq, 0)).await
+            self.producer.send(self.message(worker, seq, 0, measured)).await
         } else {
-            let messages = (0..self.batch).map(|i| self.message(worker, seq, i)).collect();
+            let messages =
+                (0..self.batch).map(|i| self.message(worker, seq, i, measured)).collect();
             self.producer.send_batch(messages).await
         };
         match result {
-            Ok(sent) if sent.status == SendStatus::SendOk => Ok(()),
+            Ok(sent) if sent.status == SendStatus::SendOk => {
+                self.sent.fetch_add(self.batch as u64, Ordering::Relaxed);
+                Ok(())
+            }
             Ok(sent) => Err(Failure::new(format!("stored with status {:?}", sent.status))),
             Err(error) => Err(failure(&error)),
         }

@@ -6,7 +6,7 @@
 //! note.
 #![allow(unsafe_code)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -29,6 +29,33 @@ impl CpuTime {
             user: self.user.saturating_sub(earlier.user),
             system: self.system.saturating_sub(earlier.system),
         }
+    }
+}
+
+/// CPU time of the bench and of the server at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    pub at: Instant,
+    pub bench: Option<CpuTime>,
+    pub server: Option<CpuTime>,
+}
+
+impl Snapshot {
+    /// Now, with the server's time when `server_pid` is given.
+    pub fn now(server_pid: Option<u32>) -> Snapshot {
+        Snapshot {
+            at: Instant::now(),
+            bench: this_process(),
+            server: server_pid.and_then(of_process),
+        }
+    }
+
+    /// A task taking a snapshot at `when` (at once if that has passed). Needs a runtime.
+    pub fn at(when: Instant, server_pid: Option<u32>) -> tokio::task::JoinHandle<Snapshot> {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(when.into()).await;
+            Snapshot::now(server_pid)
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, Semaphore};
 
-use super::cpu::{self, CpuTime};
+use super::cpu::Snapshot;
 use super::recorder::{Completion, Recorder};
 use super::report::{Measured, Report};
 use super::reporter::Reporter;
@@ -36,27 +36,20 @@ struct Turn {
     intended: Instant,
 }
 
-/// CPU time of the bench and of the server at one moment.
-#[derive(Debug, Clone, Copy)]
-struct Snapshot {
-    at: Instant,
-    bench: Option<CpuTime>,
-    server: Option<CpuTime>,
-}
-
-impl Snapshot {
-    fn now(server_pid: Option<u32>) -> Snapshot {
-        Snapshot {
-            at: Instant::now(),
-            bench: cpu::this_process(),
-            server: server_pid.and_then(cpu::of_process),
-        }
-    }
-}
-
 /// Runs `operation` as `args` say, prints a line per second and the summary, writes the JSON
 /// report if asked, and returns the report.
 pub async fn run<O: Operation>(
+    operation: Arc<O>,
+    plan: Plan,
+    args: &LoadArgs,
+) -> anyhow::Result<Report> {
+    run_from(Instant::now(), operation, plan, args).await
+}
+
+/// [`run`], with the run (its seconds, warm-up and due times) counted from `start`, so that
+/// another meter can share its clock.
+pub async fn run_from<O: Operation>(
+    start: Instant,
     operation: Arc<O>,
     plan: Plan,
     args: &LoadArgs,
@@ -71,17 +64,14 @@ pub async fn run<O: Operation>(
             stop.store(true, Ordering::Relaxed);
         })
     };
-    let start = Instant::now();
     let warmup_end = start + schedule.warmup;
     let server_pid = args.server_pid;
-    let first_snapshot = tokio::spawn(async move {
-        tokio::time::sleep_until(warmup_end.into()).await;
-        Snapshot::now(server_pid)
-    });
+    let first_snapshot = Snapshot::at(warmup_end, server_pid);
 
     let (events, events_rx) = mpsc::unbounded_channel();
     let count = schedule.count().map(|ops| ops * schedule.messages_per_op);
-    let reporter = Reporter::new(start, schedule.warmup, args.concurrency, count);
+    let reporter =
+        Reporter::new(start, schedule.warmup, args.concurrency, count).with_label(plan.label);
     let reporter = tokio::spawn(reporter.run(events_rx));
 
     let permits = schedule.rate.map(|_| Arc::new(Semaphore::new(0)));
@@ -153,7 +143,7 @@ async fn work<O: Operation>(id: usize, operation: Arc<O>, shared: Arc<Shared>, m
     let messages = shared.schedule.messages_per_op;
     while let Some(turn) = next_turn(&shared, &mut rec).await {
         let started = Instant::now();
-        let outcome = rec.during(operation.call(id, turn.seq)).await;
+        let outcome = rec.during(operation.call(id, turn.seq, turn.measured)).await;
         rec.record(Completion {
             measured: turn.measured,
             intended: turn.intended,

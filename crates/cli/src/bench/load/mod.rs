@@ -1,4 +1,4 @@
-//! The load harness every network bench shares (`produce` now; `consume` and `e2e` next):
+//! The load harness every network bench shares (`produce`, `consume`, `e2e`):
 //! workers that run an [`Operation`] with a fixed number in flight, paced at a fixed rate
 //! (open loop) or as fast as possible (closed loop), for a time or a count after a warm-up;
 //! a line per second; and a final summary (HDR percentiles, errors by kind, the bench's own
@@ -9,6 +9,7 @@
 //! started, so a stall that holds sends back shows in the tail instead of hiding in fewer
 //! samples (no coordinated omission).
 
+pub mod arrivals;
 pub mod cpu;
 mod driver;
 mod pacer;
@@ -23,12 +24,20 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use driver::run;
+pub use driver::{run, run_from};
+pub use reporter::{Collected, IntervalLine};
+pub use summary::{group_digits, rate, Percentiles};
 
 /// One unit of load: a send (of one message or a batch), a receive, a round trip.
 pub trait Operation: Send + Sync + 'static {
-    /// Runs operation number `seq` (unique in the run) on worker `worker`.
-    fn call(&self, worker: usize, seq: u64) -> impl Future<Output = Result<(), Failure>> + Send;
+    /// Runs operation number `seq` (unique in the run) on worker `worker`; `measured` is
+    /// false for warm-up operations.
+    fn call(
+        &self,
+        worker: usize,
+        seq: u64,
+        measured: bool,
+    ) -> impl Future<Output = Result<(), Failure>> + Send;
 }
 
 /// Why an operation failed, as a short kind the summary counts by (`timeout`,
@@ -61,6 +70,8 @@ pub struct Plan {
     pub message_size: usize,
     /// The bench's own settings, copied into the JSON report.
     pub settings: serde_json::Value,
+    /// A word for the per-second lines when a run prints two kinds (`send`, `e2e`).
+    pub label: Option<&'static str>,
 }
 
 /// The harness's command-line options, flattened into each network bench's.

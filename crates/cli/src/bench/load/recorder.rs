@@ -167,9 +167,7 @@ impl Recorder {
 
     /// Records one completed operation.
     pub fn record(&mut self, c: Completion<'_>) {
-        if c.done >= self.start + Duration::from_secs(self.interval + 1) {
-            self.roll(c.done);
-        }
+        self.roll_if_due(c.done);
         let latency = c.done.saturating_duration_since(c.intended);
         record(&mut self.current.latency, latency);
         match c.outcome {
@@ -187,6 +185,14 @@ impl Recorder {
         match c.outcome {
             Ok(()) => self.totals.messages += c.messages,
             Err(failure) => *self.totals.errors.entry(failure.kind().to_string()).or_default() += 1,
+        }
+    }
+
+    /// Hands the current second over if it has ended by `now` (a recorder fed from callbacks
+    /// calls this from a ticker, so a quiet second is reported on time).
+    pub fn roll_if_due(&mut self, now: Instant) {
+        if now >= self.start + Duration::from_secs(self.interval + 1) {
+            self.roll(now);
         }
     }
 

@@ -207,6 +207,7 @@ mod tests {
             messages_per_op: 1,
             message_size: 1024,
             settings: serde_json::json!({ "topic": "T" }),
+            label: None,
         };
         let start = Instant::now();
         let mut totals = Totals::new();

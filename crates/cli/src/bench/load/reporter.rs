@@ -48,10 +48,12 @@ impl IntervalLine {
         }
     }
 
-    /// `[  12s] 99,812 msgs/s  p50 0.412 ms  p99 1.203 ms  max 4.001 ms  errors 0`.
-    pub fn text(&self) -> String {
+    /// `[  12s] 99,812 msgs/s  p50 0.412 ms  p99 1.203 ms  max 4.001 ms  errors 0`, with
+    /// `label` after the time when given (`[  12s] e2e     99,812 msgs/s …`).
+    pub fn text(&self, label: Option<&str>) -> String {
+        let label = label.map(|l| format!(" {l:<7}")).unwrap_or_default();
         format!(
-            "[{:>5.0}s] {:>10} msgs/s  p50 {:>10}  p99 {:>10}  max {:>11}  errors {}{}",
+            "[{:>5.0}s]{label} {:>10} msgs/s  p50 {:>10}  p99 {:>10}  max {:>11}  errors {}{}",
             self.elapsed_s.ceil(),
             group_digits(self.tps.round() as u64),
             ms(self.p50_us),
@@ -82,6 +84,7 @@ pub struct Reporter {
     lines: Vec<IntervalLine>,
     totals: Totals,
     bar: ProgressBar,
+    label: Option<&'static str>,
 }
 
 impl Reporter {
@@ -109,7 +112,14 @@ impl Reporter {
             lines: Vec::new(),
             totals: Totals::new(),
             bar,
+            label: None,
         }
+    }
+
+    /// Lines carry `label` after the time (when one run prints two kinds of lines).
+    pub fn with_label(mut self, label: Option<&'static str>) -> Reporter {
+        self.label = label;
+        self
     }
 
     /// Prints lines as workers report, until every worker is done.
@@ -196,10 +206,11 @@ impl Reporter {
         if !warmup {
             self.bar.inc(stats.messages);
         }
+        let text = line.text(self.label);
         if self.bar.is_hidden() {
-            println!("{}", line.text());
+            println!("{text}");
         } else {
-            self.bar.println(line.text());
+            self.bar.println(text);
         }
         self.lines.push(line);
         self.next_line = self.next_line.max(index + 1);
@@ -225,15 +236,17 @@ mod tests {
             IntervalLine::new(11, Duration::from_secs(1), false, &stats(99_812, &[412, 1203]));
         assert_eq!(line.elapsed_s, 12.0);
         assert_eq!(line.tps, 99_812.0);
-        let text = line.text();
+        let text = line.text(None);
         assert!(text.starts_with("[   12s]     99,812 msgs/s  p50"), "{text}");
         // Per-second histograms keep two significant digits: within 1 %.
         assert!((410..=415).contains(&line.p50_us), "{}", line.p50_us);
         assert!(text.contains("p50   0.41"), "{text}");
         assert!(text.ends_with("errors 0"), "{text}");
+        let labelled = line.text(Some("e2e"));
+        assert!(labelled.starts_with("[   12s] e2e         99,812 msgs/s  p50"), "{labelled}");
         let warm = IntervalLine::new(0, Duration::from_millis(500), true, &stats(100, &[]));
         assert_eq!(warm.tps, 200.0);
-        assert!(warm.text().ends_with("(warm-up)"));
+        assert!(warm.text(None).ends_with("(warm-up)"));
     }
 
     #[tokio::test]
