@@ -1,7 +1,8 @@
 //! `ferromq_client::PushConsumer` against real processes: a clustering group whose members
 //! come and go while messages flow loses nothing; broadcasting delivers everything to
 //! everyone and its local offsets survive a restart; orderly listeners see each key in
-//! order; tags filter; a broker restart mid-stream is survived; failed messages come back;
+//! order; tags filter; a broker restart mid-stream is survived, and so is a name server's;
+//! failed messages come back;
 //! an administrator's offset reset replays a queue.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -416,6 +417,57 @@ async fn a_broker_restart_mid_stream_loses_nothing() {
         seen.len(),
         duplicates(&seen)
     );
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_name_server_restart_is_survived() {
+    const TOPIC: &str = "PushNamesrvRestart";
+    const LATER: &str = "PushAfterNamesrvRestart";
+    let mut namesrv = Namesrv::start("");
+    // The broker registers every 10 s (the shortest period allowed), so it is soon known to
+    // the restarted name server.
+    let broker = BrokerProcess::start(namesrv.addr, "broker-n", "registerNameServerPeriod = 10000");
+    let producer =
+        Producer::start(producer_config("push-ns-producer", namesrv.addr)).await.unwrap();
+    warm_up(&producer, TOPIC).await;
+    let seen = Seen::default();
+    let consumer =
+        recording_consumer(consumer_config("push-ns", namesrv.addr), TOPIC, "*", "c", &seen).await;
+    let flow = Flow::start(&producer, TOPIC, 20_000, "ns");
+    wait_for("consumption to start", || seen.len() >= 100).await;
+
+    namesrv.kill_and_restart();
+    // Known routes keep working while the name server knows nothing.
+    let consumed = seen.len();
+    wait_for("consumption while the name server is empty", || seen.len() >= consumed + 100).await;
+    namesrv.wait_for_broker(broker.addr, Duration::from_secs(60));
+    // Once the broker registered again, the clients reach the new name server: a topic
+    // first used now gets its route from it, and a consumer started now finds it.
+    warm_up(&producer, LATER).await;
+    let later_seen = Seen::default();
+    let later = recording_consumer(
+        consumer_config("push-ns-later", namesrv.addr),
+        LATER,
+        "*",
+        "later",
+        &later_seen,
+    )
+    .await;
+    let later_ids = send_all(producer.clone(), LATER.to_string(), 50, "later").await;
+    let sent = flow.stop().await;
+    wait_for("every acknowledged message of the first topic", || {
+        let ids = seen.ids();
+        sent.iter().all(|id| ids.contains(id))
+    })
+    .await;
+    wait_for("every message of the later topic", || {
+        let ids = later_seen.ids();
+        later_ids.iter().all(|id| ids.contains(id))
+    })
+    .await;
+    consumer.shutdown().await;
+    later.shutdown().await;
     producer.shutdown().await;
 }
 

@@ -36,16 +36,34 @@ impl Namesrv {
             format!("kvConfigPath = {:?}\n{extra_config}\n", kv.display().to_string()),
         )
         .unwrap();
-        let listen = format!("127.0.0.1:{port}");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let process = Self::spawn(&dir, addr);
+        Namesrv { process, addr, _dir: dir }
+    }
+
+    fn spawn(dir: &TempDir, addr: SocketAddr) -> ChildProcess {
+        let config = dir.path().join("namesrv.toml").display().to_string();
+        let listen = addr.to_string();
         let process = ChildProcess::spawn(
             "namesrv",
             &ferromq_bin(),
-            &["namesrv", "--listen", &listen, "--config", &config.display().to_string()],
+            &["namesrv", "--listen", &listen, "--config", &config],
             dir.path(),
         );
-        let addr: SocketAddr = listen.parse().unwrap();
         wait_for_listener(addr, START_TIMEOUT);
-        Namesrv { process, addr, _dir: dir }
+        process
+    }
+
+    /// Kills the name server (SIGKILL) and starts it again on the same port and config: it
+    /// comes back knowing no broker until they register again.
+    pub fn kill_and_restart(&mut self) {
+        self.process.kill9();
+        self.process = Self::spawn(&self._dir, self.addr);
+    }
+
+    /// Waits (up to `timeout`) until the broker at `broker` is registered here.
+    pub fn wait_for_broker(&self, broker: SocketAddr, timeout: Duration) {
+        wait_for_registration(self.addr, broker, timeout);
     }
 }
 
@@ -100,7 +118,7 @@ impl Standalone {
         let broker: SocketAddr = format!("127.0.0.1:{broker_port}").parse().unwrap();
         wait_for_listener(namesrv, START_TIMEOUT);
         wait_for_listener(broker, START_TIMEOUT);
-        wait_for_registration(namesrv, broker);
+        wait_for_registration(namesrv, broker, START_TIMEOUT);
         Standalone { process, namesrv, broker, dir }
     }
 
@@ -166,7 +184,7 @@ impl BrokerProcess {
             dir.path(),
         );
         wait_for_listener(addr, START_TIMEOUT);
-        wait_for_registration(namesrv, addr);
+        wait_for_registration(namesrv, addr, START_TIMEOUT);
         process
     }
 
@@ -180,9 +198,9 @@ impl BrokerProcess {
 
 /// Waits until the name server at `namesrv` lists the broker at `broker` in its cluster
 /// info, so clients started next find its routes.
-fn wait_for_registration(namesrv: SocketAddr, broker: SocketAddr) {
+fn wait_for_registration(namesrv: SocketAddr, broker: SocketAddr, timeout: Duration) {
     let what = format!("broker {broker} to register with {namesrv}");
-    wait_until(START_TIMEOUT, &what, || {
+    wait_until(timeout, &what, || {
         cluster_info(namesrv).is_some_and(|body| body.contains(&broker.to_string()))
     });
 }
