@@ -6,6 +6,7 @@ mod cli_admin;
 mod client_admin;
 mod client_producer;
 mod client_push;
+mod lite_pull;
 mod namesrv;
 mod retry;
 mod store_crash;

@@ -1,5 +1,5 @@
-//! FerroMQ's client library: producers, push consumers and an admin client that speak the
-//! RocketMQ remoting protocol to any RocketMQ-compatible cluster.
+//! FerroMQ's client library: producers, push and lite pull consumers and an admin client
+//! that speak the RocketMQ remoting protocol to any RocketMQ-compatible cluster.
 //!
 //! ```no_run
 //! # async fn demo() -> ferromq_client::Result<()> {
@@ -31,12 +31,30 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ```no_run
+//! # async fn demo() -> ferromq_client::Result<()> {
+//! use std::time::Duration;
+//! use ferromq_client::{LitePullConsumer, LitePullConsumerConfig};
+//!
+//! let consumer = LitePullConsumer::new(LitePullConsumerConfig::new("my-group", "127.0.0.1:9876"))?;
+//! consumer.subscribe("TopicTest", "*")?;
+//! consumer.start().await?;
+//! for message in consumer.poll(Duration::from_secs(1)).await? {
+//!     println!("{} at {}", message.msg_id(), message.queue_offset);
+//! }
+//! // What was polled is committed.
+//! consumer.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod admin;
 mod config;
 pub mod consumer;
 mod error;
 mod instance;
+pub mod lite_pull;
 mod message;
 pub mod producer;
 mod route;
@@ -50,5 +68,6 @@ pub use consumer::{
 pub use error::{ClientError, Result};
 pub use ferromq_protocol::body::MessageModel;
 pub use ferromq_protocol::body::MessageQueue;
+pub use lite_pull::{LitePullConsumer, LitePullConsumerConfig};
 pub use message::{Message, MessageExt, SendResult, SendStatus};
 pub use producer::{Producer, ProducerConfig, QueueSelector, SelectByHash};

@@ -11,13 +11,14 @@ use ferromq_protocol::body::{
 };
 use ferromq_protocol::headers::{
     CommandHeader, ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
-    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, SearchOffsetRequestHeader,
-    SearchOffsetResponseHeader,
+    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
+    GetMinOffsetResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
 };
 use ferromq_protocol::{RemotingCommand, RequestCode};
 
 use crate::error::{ClientError, Result};
 use crate::instance::Instance;
+use crate::route::{TopicRoute, MASTER_ID};
 
 /// The master address of `queue`'s broker, looking the topic up again if it is unknown.
 pub async fn master_of(instance: &Instance, queue: &MessageQueue) -> Result<String> {
@@ -38,6 +39,47 @@ pub async fn consumer_ids(instance: &Instance, addr: &str, group: &str) -> Resul
         .with_ext_fields(header.to_ext());
     let response = instance.call_ok(addr, request, instance.config.mq_client_api_timeout).await?;
     Ok(GetConsumerListByGroupResponseBody::from_json(&response.body)?.consumer_id_list)
+}
+
+/// The group's member ids, sorted, from any broker of `topic`'s route (masters first).
+pub async fn group_member_ids(
+    instance: &Instance,
+    group: &str,
+    topic: &str,
+    route: &TopicRoute,
+) -> Result<Vec<String>> {
+    let mut addrs: Vec<(i64, &str)> = route
+        .data
+        .broker_datas
+        .iter()
+        .flat_map(|b| b.broker_addrs.iter().map(|(id, addr)| (*id, addr.as_str())))
+        .collect();
+    addrs.sort_by_key(|(id, _)| *id != MASTER_ID);
+    let mut last_error = None;
+    for (_, addr) in addrs {
+        match consumer_ids(instance, addr, group).await {
+            Ok(mut ids) if !ids.is_empty() => {
+                ids.sort();
+                return Ok(ids);
+            }
+            Ok(_) => {}
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| ClientError::NoRoute {
+        topic: topic.to_string(),
+        reason: "no broker knows the group's members yet".into(),
+    }))
+}
+
+/// The offset of the queue's first message still stored (GET_MIN_OFFSET).
+pub async fn min_offset(instance: &Instance, queue: &MessageQueue) -> Result<i64> {
+    let addr = master_of(instance, queue).await?;
+    let header = GetMinOffsetRequestHeader { topic: queue.topic.clone(), queue_id: queue.queue_id };
+    let request =
+        RemotingCommand::request(RequestCode::GET_MIN_OFFSET).with_ext_fields(header.to_ext());
+    let response = instance.call_ok(&addr, request, instance.config.mq_client_api_timeout).await?;
+    Ok(GetMinOffsetResponseHeader::from_command(&response)?.offset)
 }
 
 /// The offset the queue's next message will get (GET_MAX_OFFSET).

@@ -59,13 +59,13 @@ pub struct PushConsumerConfig {
 }
 
 /// Half an hour before now, RocketMQ's default `consumeTimestamp`.
-fn half_an_hour_ago() -> SystemTime {
+pub(crate) fn half_an_hour_ago() -> SystemTime {
     let now = SystemTime::now();
     now.checked_sub(Duration::from_secs(1800)).unwrap_or(now)
 }
 
 /// `~/.rocketmq_offsets`, or a relative `.rocketmq_offsets` without a home folder.
-fn default_offset_store_dir() -> PathBuf {
+pub(crate) fn default_offset_store_dir() -> PathBuf {
     let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
     home.map(PathBuf::from).unwrap_or_default().join(".rocketmq_offsets")
 }

@@ -22,20 +22,20 @@
 //! | `order_lock` | order locks: take, renew, release |
 
 pub mod allocate;
-mod calls;
+pub(crate) mod calls;
 mod concurrently;
 pub mod config;
 mod group;
 pub mod listener;
-mod offset_store;
+pub(crate) mod offset_store;
 mod order_lock;
 mod orderly;
 mod process_queue;
-mod pull;
+pub(crate) mod pull;
 mod pull_loop;
 mod rebalance;
 mod send_back;
-mod start_offset;
+pub(crate) mod start_offset;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -63,7 +63,7 @@ use offset_store::OffsetStore;
 pub const INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
 /// The instance name broadcasting consumers use when none is set, as RocketMQ does, so the
 /// local offsets folder is the same after a restart.
-const DEFAULT_INSTANCE_NAME: &str = "DEFAULT";
+pub(crate) const DEFAULT_INSTANCE_NAME: &str = "DEFAULT";
 
 enum Phase {
     Created { subscriptions: BTreeMap<String, SubscriptionData>, listener: Option<MessageListener> },

@@ -16,8 +16,8 @@ use super::order_lock;
 use super::process_queue::ProcessQueue;
 use super::start_offset::{start_from, StartFrom};
 use super::{orderly, pull_loop};
-use crate::error::{ClientError, Result};
-use crate::route::{TopicRoute, MASTER_ID};
+use crate::error::Result;
+use crate::route::TopicRoute;
 
 /// Rebalances at once, then on every notice or period, until the member stops.
 pub async fn run(member: Arc<GroupMember>) {
@@ -41,36 +41,6 @@ async fn route(member: &GroupMember, topic: &str) -> Option<(Arc<TopicRoute>, bo
             None
         }
     }
-}
-
-/// The group's member ids, sorted, from any broker of the route (masters first).
-async fn consumer_ids(
-    member: &GroupMember,
-    topic: &str,
-    route: &TopicRoute,
-) -> Result<Vec<String>> {
-    let mut addrs: Vec<(i64, &str)> = route
-        .data
-        .broker_datas
-        .iter()
-        .flat_map(|b| b.broker_addrs.iter().map(|(id, addr)| (*id, addr.as_str())))
-        .collect();
-    addrs.sort_by_key(|(id, _)| *id != MASTER_ID);
-    let mut last_error = None;
-    for (_, addr) in addrs {
-        match calls::consumer_ids(&member.instance, addr, member.group()).await {
-            Ok(mut ids) if !ids.is_empty() => {
-                ids.sort();
-                return Ok(ids);
-            }
-            Ok(_) => {}
-            Err(e) => last_error = Some(e),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| ClientError::NoRoute {
-        topic: topic.to_string(),
-        reason: "no broker knows the group's members yet".into(),
-    }))
 }
 
 /// One rebalance of every subscribed topic.
@@ -101,7 +71,14 @@ pub async fn rebalance_once(member: &Arc<GroupMember>) {
         let mut mq_all = route.subscribe_queues.clone();
         mq_all.sort();
         let mine: BTreeSet<MessageQueue> = if member.is_clustering() {
-            let ids = match consumer_ids(member, &topic, &route).await {
+            let ids = match calls::group_member_ids(
+                &member.instance,
+                member.group(),
+                &topic,
+                &route,
+            )
+            .await
+            {
                 Ok(ids) => ids,
                 Err(e) => {
                     tracing::debug!(%topic, error = %e, "no member list; keeping the queues held");
