@@ -1,12 +1,15 @@
 //! `ExtFields`: the flat string map that carries a command's custom header.
 //!
 //! Kept as a small vector: a header has a dozen keys at most, so a linear scan beats
-//! hashing, and insertion order is kept for the binary encoding.
+//! hashing, and insertion order is kept for the binary encoding. Keys are usually the
+//! header's own constant names, so they are borrowed rather than allocated per request.
+
+use std::borrow::Cow;
 
 /// The custom header of a command, flattened to string keys and values.
 #[derive(Debug, Clone, Default)]
 pub struct ExtFields {
-    entries: Vec<(String, String)>,
+    entries: Vec<(Cow<'static, str>, String)>,
 }
 
 /// Equality is that of maps: the order of keys does not matter.
@@ -24,13 +27,18 @@ impl ExtFields {
         Self::default()
     }
 
+    /// An empty map with room for `keys` keys.
+    pub fn with_capacity(keys: usize) -> Self {
+        ExtFields { entries: Vec::with_capacity(keys) }
+    }
+
     /// The value for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Sets `key` to `value`, replacing an earlier value (so a repeated key: last one wins).
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let key = key.into();
         let value = value.into();
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
@@ -62,11 +70,11 @@ impl ExtFields {
 
     /// The entries in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
+impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut fields = ExtFields::new();
         for (k, v) in iter {

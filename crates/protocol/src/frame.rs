@@ -29,7 +29,7 @@ const HEADER_LEN_MASK: u32 = 0x00FF_FFFF;
 
 /// Appends `cmd` as one frame to `out`.
 pub fn encode_frame(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<()> {
-    let mut header = Vec::with_capacity(128);
+    let mut header = Vec::with_capacity(header_size_hint(cmd));
     match cmd.serialize_type {
         SerializeType::Json => encode_json_header(cmd, &mut header),
         SerializeType::RocketMq => encode_binary_header(cmd, &mut header)?,
@@ -48,9 +48,20 @@ pub fn encode_frame(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<()> {
     Ok(())
 }
 
+/// About how long `cmd`'s header will be (enough for either encoding, so it is written
+/// without growing its buffer): the fixed fields, then each string with room for its length
+/// prefix or quotes, separators and escapes.
+fn header_size_hint(cmd: &RemotingCommand) -> usize {
+    let fields: usize = cmd.ext_fields.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
+    let remark = cmd.remark.as_ref().map_or(0, |r| r.len() + 16);
+    160 + fields + fields / 8 + remark
+}
+
 /// Encodes `cmd` into a fresh buffer.
 pub fn encode_to_bytes(cmd: &RemotingCommand) -> Result<Bytes> {
-    let mut out = BytesMut::new();
+    let mut out = BytesMut::with_capacity(
+        LENGTH_FIELD_LEN + HEADER_WORD_LEN + header_size_hint(cmd) + cmd.body.len(),
+    );
     encode_frame(cmd, &mut out)?;
     Ok(out.freeze())
 }

@@ -45,14 +45,22 @@ pub trait CommandHeader: Sized {
     /// Decodes the header from a command's ext map. Unknown keys are ignored.
     fn from_ext(fields: &ExtFields) -> Result<Self, ProtocolError>;
 
+    /// How many keys the header has (set or not).
+    const KEY_COUNT: usize = 0;
+
     /// Writes the header's keys into `fields` (set fields only; `None` is left out).
     fn write_ext(&self, fields: &mut ExtFields);
 
     /// The header as a fresh ext map.
     fn to_ext(&self) -> ExtFields {
-        let mut fields = ExtFields::new();
+        let mut fields = ExtFields::with_capacity(Self::KEY_COUNT);
         self.write_ext(&mut fields);
         fields
+    }
+
+    /// The header as a fresh ext map, its strings moved rather than copied.
+    fn into_ext(self) -> ExtFields {
+        self.to_ext()
     }
 
     /// Decodes the header carried by `command`.
@@ -113,9 +121,18 @@ macro_rules! command_header {
                 })
             }
 
+            const KEY_COUNT: usize = Self::KEYS.len();
+
             fn write_ext(&self, fields: &mut $crate::ext_fields::ExtFields) {
                 let _ = &fields;
                 $(command_header!(@encode fields, $key, self.$field, $kind);)*
+            }
+
+            #[allow(unused_mut)]
+            fn into_ext(self) -> $crate::ext_fields::ExtFields {
+                let mut fields = $crate::ext_fields::ExtFields::with_capacity(Self::KEY_COUNT);
+                $(command_header!(@encode_owned fields, $key, self.$field, $kind);)*
+                fields
             }
         }
 
@@ -171,6 +188,14 @@ macro_rules! command_header {
     };
     (@encode $fields:ident, $key:literal, $value:expr, $kind:ident) => {
         $fields.insert($key, $crate::headers::ExtValue::to_ext_string(&$value));
+    };
+    (@encode_owned $fields:ident, $key:literal, $value:expr, optional) => {
+        if let Some(value) = $value {
+            $fields.insert($key, $crate::headers::ExtValue::into_ext_string(value));
+        }
+    };
+    (@encode_owned $fields:ident, $key:literal, $value:expr, $kind:ident) => {
+        $fields.insert($key, $crate::headers::ExtValue::into_ext_string($value));
     };
 
     (@presence required) => { $crate::headers::testkit::Presence::Required };

@@ -59,6 +59,9 @@ pub(crate) fn check<H: HeaderSpec>(header: &H) -> Result<(), TestCaseError> {
         }
     }
     prop_assert_eq!(&H::from_ext(&ext)?, header);
+    // Moving the header out gives the same keys, in the same order.
+    let moved = H::from_ext(&ext)?.into_ext();
+    prop_assert_eq!(moved.iter().collect::<Vec<_>>(), ext.iter().collect::<Vec<_>>());
 
     let mut noisy = ext.clone();
     for (key, value) in NOISE {

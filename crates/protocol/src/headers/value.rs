@@ -22,6 +22,11 @@ pub trait ExtValue: Sized {
 
     /// The wire string (Java's `toString()` of the field).
     fn to_ext_string(&self) -> String;
+
+    /// The wire string, consuming the value (a `String` moves instead of being copied).
+    fn into_ext_string(self) -> String {
+        self.to_ext_string()
+    }
 }
 
 /// Parses `raw` as the field `key`, mapping a bad value to [`ProtocolError::InvalidField`].
@@ -41,6 +46,10 @@ impl ExtValue for String {
 
     fn to_ext_string(&self) -> String {
         self.clone()
+    }
+
+    fn into_ext_string(self) -> String {
+        self
     }
 }
 
