@@ -101,9 +101,12 @@ fn dispatch_loop(parts: &Parts, stop: &AtomicBool) {
     }
 }
 
-/// Flushes consume queues and the index, then records the checkpoint.
+/// Flushes consume queues (writing their in-memory tails first) and the index, then records
+/// the checkpoint.
 pub fn flush_queues_and_checkpoint(parts: &Parts, commit_log_end: i64) -> Result<()> {
-    // Read the progress before flushing, so the checkpoint never claims more than is durable.
+    // Read the progress before flushing, so the checkpoint never claims more than is durable:
+    // every entry dispatched below it is in a queue's file or tail now, and each queue's
+    // flush writes its tail before it syncs.
     let dispatched = parts.dispatcher.dispatched();
     let flushed = parts.commit_log.flushed();
     for queue in parts.queues.all() {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::consume_queue::TailLimits;
 use crate::delay_level::{DelayLevels, DEFAULT_MESSAGE_DELAY_LEVEL};
 use crate::error::{Result, StoreError};
 
@@ -76,6 +77,15 @@ pub struct StoreConfig {
     pub warm_mapped_file_enable: bool,
     /// Consume-queue files kept open at once (FerroMQ: bounds descriptors with many queues).
     pub max_open_consume_queue_files: usize,
+    /// Bytes of new entries a consume queue buffers before writing them to its file in one
+    /// go (FerroMQ, 4096; 0 writes every dispatched entry at once).
+    pub consume_queue_tail_bytes: usize,
+    /// Most bytes all consume queues' buffered entries may hold together; past it the oldest
+    /// are written (FerroMQ, 8 MiB).
+    pub consume_queue_tails_max_bytes: usize,
+    /// Longest a consume queue's buffered entries wait before they are written, ms (FerroMQ,
+    /// 200; a consume-queue flush writes them in any case).
+    pub consume_queue_tail_interval: u64,
     /// Delay of each delay level, level 1 first (`messageDelayLevel`,
     /// "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h").
     pub message_delay_level: String,
@@ -112,6 +122,9 @@ impl Default for StoreConfig {
             check_crc_on_recover: true,
             warm_mapped_file_enable: true,
             max_open_consume_queue_files: 1024,
+            consume_queue_tail_bytes: 4096,
+            consume_queue_tails_max_bytes: 8 << 20,
+            consume_queue_tail_interval: 200,
             message_delay_level: DEFAULT_MESSAGE_DELAY_LEVEL.to_string(),
             flush_delay_offset_interval: 10_000,
         }
@@ -164,6 +177,15 @@ impl StoreConfig {
             .collect()
     }
 
+    /// When consume queues write their buffered entries.
+    pub fn consume_queue_tail_limits(&self) -> TailLimits {
+        TailLimits {
+            tail_bytes: self.consume_queue_tail_bytes,
+            budget_bytes: self.consume_queue_tails_max_bytes,
+            max_age: Duration::from_millis(self.consume_queue_tail_interval),
+        }
+    }
+
     /// `syncFlushTimeout` as a duration.
     pub fn sync_flush_timeout(&self) -> Duration {
         Duration::from_millis(self.sync_flush_timeout)
@@ -202,6 +224,7 @@ mod tests {
         assert_eq!(config.file_reserved_time, 72);
         assert_eq!(config.delay_levels().unwrap().max_level(), 18);
         assert_eq!(config.flush_delay_offset_interval, 10_000);
+        assert_eq!(config.consume_queue_tail_limits(), TailLimits::default());
         assert!(StoreConfig::default().validate().is_ok());
     }
 

@@ -1,11 +1,13 @@
 //! The consume-queue table: every (topic, queue id) of the store and its consume queue,
-//! created on first dispatch, loaded from disk at start.
+//! created on first dispatch, loaded from disk at start; and the appends to them, which
+//! keep the queues' in-memory tails on their write-behind schedule.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
 
-use crate::consume_queue::{self, ConsumeQueue, FileCache};
+use crate::consume_queue::{self, ConsumeQueue, Entry, FileCache, TailLimits, WriteBehind};
 use crate::error::Result;
 
 /// All consume queues of a store.
@@ -14,6 +16,7 @@ pub struct QueueTable {
     root: PathBuf,
     entries_per_file: usize,
     files: Arc<FileCache>,
+    behind: Arc<WriteBehind>,
     map: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
 }
 
@@ -23,16 +26,52 @@ impl QueueTable {
         root: PathBuf,
         entries_per_file: usize,
         max_open_files: usize,
+        tails: TailLimits,
     ) -> Result<QueueTable> {
         std::fs::create_dir_all(&root).map_err(|e| crate::StoreError::io(&root, e))?;
         let files = Arc::new(FileCache::new(max_open_files));
+        let behind = Arc::new(WriteBehind::new(tails));
         let mut map: HashMap<String, HashMap<i32, Arc<ConsumeQueue>>> = HashMap::new();
         for (topic, queue_id, dir) in consume_queue::discover(&root)? {
-            let queue =
-                ConsumeQueue::open(&dir, &topic, queue_id, entries_per_file, Arc::clone(&files))?;
+            let queue = ConsumeQueue::open(
+                &dir,
+                &topic,
+                queue_id,
+                entries_per_file,
+                Arc::clone(&files),
+                Arc::clone(&behind),
+            )?;
             map.entry(topic).or_default().insert(queue_id, Arc::new(queue));
         }
-        Ok(QueueTable { root, entries_per_file, files, map: RwLock::new(map) })
+        Ok(QueueTable { root, entries_per_file, files, behind, map: RwLock::new(map) })
+    }
+
+    /// Appends `entries` at `first` to the queue (created if new), readable at once; writes
+    /// the oldest tails if the store's tails now hold more than their budget. Returns the
+    /// queue.
+    pub fn append(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        first: i64,
+        entries: &[Entry],
+    ) -> Result<Arc<ConsumeQueue>> {
+        let queue = self.get_or_create(topic, queue_id)?;
+        if queue.append(first, entries)? {
+            self.behind.list(&queue);
+        }
+        self.behind.write_over_budget()?;
+        Ok(queue)
+    }
+
+    /// Writes the tails that have waited their longest; returns how many queues it wrote.
+    pub fn write_due_tails(&self) -> Result<usize> {
+        self.behind.write_due(Instant::now())
+    }
+
+    /// The write-behind schedule of the tails (its budget, what they hold).
+    pub fn write_behind(&self) -> &WriteBehind {
+        &self.behind
     }
 
     /// The queue, if it exists.
@@ -57,6 +96,7 @@ impl QueueTable {
             queue_id,
             self.entries_per_file,
             Arc::clone(&self.files),
+            Arc::clone(&self.behind),
         )?);
         queues.insert(queue_id, Arc::clone(&queue));
         Ok(queue)

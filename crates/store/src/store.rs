@@ -83,6 +83,7 @@ impl Store {
             config.consume_queue_dir(),
             config.consume_queue_entries_per_file,
             config.max_open_consume_queue_files,
+            config.consume_queue_tail_limits(),
         )?);
         let index = if config.message_index_enable {
             let index_config = IndexConfig {

@@ -6,29 +6,37 @@
 //! logical offset `n` is the entry at byte `n * 20` of the queue.
 //!
 //! A broker holds tens of thousands of queues, so a [`ConsumeQueue`] keeps no file open or
-//! mapped and no buffer: it is a few atomics and locks. Files are read and written with
-//! positional I/O through a shared, bounded [`FileCache`]. Writes land in the page cache at
-//! once; [`ConsumeQueue::flush`] makes them durable.
+//! mapped: it is a few atomics and locks, and a small in-memory `tail` of the newest entries.
+//! Appends go to the tail, which is written to the files with one positional write when it
+//! is large or old enough, when the store's budget of buffered bytes is spent (see
+//! [`WriteBehind`]) and before every [`ConsumeQueue::flush`], which then makes it durable.
+//! Files are read and written through a shared, bounded [`FileCache`]. Reads serve the
+//! offsets past what is on file from the tail, so an entry is readable as soon as it is
+//! appended.
 //!
 //! Concurrency: one writer at a time (appends, truncation, retention and destruction take
-//! the `writer` mutex) and any number of readers in parallel with appends. The writer
-//! publishes the max offset with a release store after the entries' bytes are written, and
-//! readers load it with acquire, so a reader never sees an entry below max that is not fully
-//! written. Files are only removed under the exclusive `removal` lock, which every file
-//! access holds shared.
+//! the `writer` mutex) and any number of readers in parallel with appends. The tail has its
+//! own lock, under which entries are buffered, written out and copied by readers. The writer
+//! publishes the max offset with a release store after the entries are buffered, and readers
+//! load it with acquire, so a reader never sees an entry below max that is not complete.
+//! Files are only removed under the exclusive `removal` lock, which every file access holds
+//! shared (taken before the tail lock).
 //!
-//! State invariants (`first_file <= min <= max`): the files on disk are exactly those
-//! starting at `first_file, first_file + entries_per_file, ...` below `max`; when
-//! `max == first_file` there is none and `min == max`.
+//! State invariants (`first_file <= min <= max`, `first_file <= written <= max`): the files
+//! on disk are exactly those starting at `first_file, first_file + entries_per_file, ...`
+//! below `written`, and the tail holds `[written, max)`; when `max == first_file` there is
+//! none and `min == max`.
 
 mod entry;
 mod file_cache;
 mod recovery;
 mod scan;
 mod segment;
+mod tail;
 #[cfg(test)]
 mod tests;
 mod trim;
+mod write_behind;
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -39,6 +47,8 @@ pub use entry::{Entry, ENTRY_SIZE};
 pub use file_cache::FileCache;
 use scan::CHUNK;
 use segment::Layout;
+use tail::{Tail, TailGuard};
+pub use write_behind::{TailLimits, WriteBehind};
 
 use crate::error::{Result, StoreError};
 
@@ -53,16 +63,22 @@ pub struct ConsumeQueue {
     dir: PathBuf,
     layout: Layout,
     files: Arc<FileCache>,
+    /// When tails are written, and the memory they may hold.
+    behind: Arc<WriteBehind>,
     /// Serializes the operations that change the queue.
     writer: Mutex<()>,
     /// Held shared by every file access, exclusively to remove files.
     removal: RwLock<()>,
+    /// The entries past what is on file.
+    tail: Mutex<Tail>,
     /// Logical offset of the first file's first entry.
     first_file: AtomicI64,
     /// First offset still stored (readable).
     min: AtomicI64,
-    /// Next offset to write; entries below it are complete.
+    /// Next offset to write; entries below it are complete (on file or in the tail).
     max: AtomicI64,
+    /// Entries below this are on file (the tail's start, published after the write).
+    written: AtomicI64,
     /// Entries below this are durable (fsynced).
     flushed: AtomicI64,
 }
@@ -80,6 +96,7 @@ impl ConsumeQueue {
         queue_id: i32,
         entries_per_file: usize,
         files: Arc<FileCache>,
+        behind: Arc<WriteBehind>,
     ) -> Result<ConsumeQueue> {
         let layout = Layout::new(entries_per_file)?;
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
@@ -90,11 +107,14 @@ impl ConsumeQueue {
             dir: dir.to_path_buf(),
             layout,
             files,
+            behind,
             writer: Mutex::new(()),
             removal: RwLock::new(()),
+            tail: Mutex::new(Tail::default()),
             first_file: AtomicI64::new(0),
             min: AtomicI64::new(0),
             max: AtomicI64::new(0),
+            written: AtomicI64::new(0),
             flushed: AtomicI64::new(0),
         };
         queue.recover(&listed)?;
@@ -116,12 +136,18 @@ impl ConsumeQueue {
         &self.dir
     }
 
-    /// Writes `entries` at logical offsets `first, first + 1, ...`. Entries below the max
-    /// offset are already present and skipped (re-dispatch after recovery is idempotent).
-    /// If `first` is past the max offset the gap is filled with [`Entry::FILLER`]; an empty
-    /// queue instead starts at the file holding `first`, filled up to it, and its min offset
-    /// becomes `first` (as RocketMQ does for a queue first written at a non-zero offset).
-    pub fn append(&self, first: i64, entries: &[Entry]) -> Result<()> {
+    /// Appends `entries` at logical offsets `first, first + 1, ...`, readable at once. Entries
+    /// below the max offset are already present and skipped (re-dispatch after recovery is
+    /// idempotent). If `first` is past the max offset the gap is filled with
+    /// [`Entry::FILLER`]; an empty queue instead starts at the file holding `first`, filled
+    /// up to it, and its min offset becomes `first` (as RocketMQ does for a queue first
+    /// written at a non-zero offset).
+    ///
+    /// The entries go to the queue's tail, which is written to file once it holds
+    /// [`TailLimits::tail_bytes`]. Returns `true` when the tail began to hold entries that no
+    /// [`WriteBehind`] list knows of: the caller should [`WriteBehind::list`] the queue so
+    /// that they are written in time.
+    pub fn append(&self, first: i64, entries: &[Entry]) -> Result<bool> {
         if first < 0 {
             return Err(StoreError::Corrupt(format!(
                 "{}-{}: negative consume queue offset {first}",
@@ -134,38 +160,57 @@ impl ConsumeQueue {
         let skip = usize::try_from(max.saturating_sub(first)).unwrap_or(0);
         let entries = entries.get(skip..).unwrap_or_default();
         if entries.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let first = first.max(max);
         let first_file = self.first_file.load(Ordering::Acquire);
-        if first > max && max == first_file {
+        let mut tail = self.lock_tail();
+        let fill_from = if first > max && max == first_file {
+            // Nothing on file nor buffered: restart at the file holding `first`. Readers see
+            // the new min before the max that goes with it (see `min_offset`).
             let start = self.layout.file_start(first);
-            self.write_at_end(start, first - start, entries, Some((start, first)))
+            tail.reset(start);
+            self.written.store(start, Ordering::Release);
+            self.first_file.store(start, Ordering::Release);
+            self.min.store(first, Ordering::Release);
+            start
         } else {
-            self.write_at_end(max, first - max, entries, None)
+            max
+        };
+        let fillers = (0..first - fill_from).map(|_| Entry::FILLER);
+        let buffered = self.buffer(&mut tail, fillers.chain(entries.iter().copied()));
+        self.max.store(tail.end(), Ordering::Release);
+        buffered?;
+        if tail.bytes().len() >= self.behind.limits().tail_bytes {
+            self.write_tail(&mut tail)?;
         }
+        let unlisted = !tail.is_empty() && !tail.listed;
+        tail.listed |= unlisted;
+        Ok(unlisted)
     }
 
-    /// Writes `fill` fillers then `entries` from `at` on, a file (or a chunk) at a time,
-    /// publishing after each write the new first file and min offset (`restart`, for an
-    /// empty queue, after the first write only) and then the max offset.
-    fn write_at_end(
-        &self,
-        mut at: i64,
-        fill: i64,
-        entries: &[Entry],
-        mut restart: Option<(i64, i64)>,
-    ) -> Result<()> {
-        let fillers = (0..fill).map(|_| Entry::FILLER);
-        let mut stream = fillers.chain(entries.iter().copied()).peekable();
-        let mut buf = Vec::new();
-        while stream.peek().is_some() {
-            let start = self.layout.file_start(at);
-            let room = (start + self.layout.per_file() - at).min(CHUNK);
-            buf.clear();
-            for entry in stream.by_ref().take(usize::try_from(room).unwrap_or(0)) {
-                entry.encode_into(&mut buf);
+    /// Buffers `entries` in the tail, writing it out whenever it holds [`CHUNK`] entries (a
+    /// long run, or fillers for a wide gap).
+    fn buffer(&self, tail: &mut Tail, entries: impl Iterator<Item = Entry>) -> Result<()> {
+        for entry in entries {
+            if tail.len() >= CHUNK {
+                self.write_tail(tail)?;
             }
+            tail.push(&entry);
+        }
+        Ok(())
+    }
+
+    /// Writes the tail to the queue's files, one write per file it touches, creating a file
+    /// when the tail reaches its start. The caller holds `removal` (shared or exclusive) and
+    /// the tail's lock.
+    fn write_tail(&self, tail: &mut Tail) -> Result<()> {
+        while !tail.is_empty() {
+            let at = tail.start();
+            let start = self.layout.file_start(at);
+            let count = (start + self.layout.per_file() - at).min(tail.len());
+            let len = usize::try_from(count).unwrap_or(0) * ENTRY_SIZE;
+            let bytes = tail.bytes().get(..len).unwrap_or_default();
             let path = self.layout.path(&self.dir, start);
             let file = if at == start {
                 self.files.create(&path, self.layout.file_bytes())
@@ -173,16 +218,37 @@ impl ConsumeQueue {
                 self.files.open(&path)
             }
             .map_err(|e| StoreError::io(&path, e))?;
-            file.write_all_at(&buf, self.layout.byte_pos(at))
+            file.write_all_at(bytes, self.layout.byte_pos(at))
                 .map_err(|e| StoreError::io(&path, e))?;
-            if let Some((first_file, min)) = restart.take() {
-                self.first_file.store(first_file, Ordering::Release);
-                self.min.store(min, Ordering::Release);
-            }
-            at += (buf.len() / ENTRY_SIZE) as i64;
-            self.max.store(at, Ordering::Release);
+            tail.consume(count);
+            self.written.store(tail.start(), Ordering::Release);
         }
         Ok(())
+    }
+
+    /// Writes the tail to file now, if it holds anything.
+    pub fn write_buffered(&self) -> Result<()> {
+        let _files = self.files_shared();
+        let mut tail = self.lock_tail();
+        self.write_tail(&mut tail)
+    }
+
+    /// Writes the tail for the [`WriteBehind`] list, which took the queue off: the next
+    /// append that buffers will list it again.
+    fn write_listed_tail(&self) -> Result<()> {
+        let _files = self.files_shared();
+        let mut tail = self.lock_tail();
+        tail.listed = false;
+        let written = self.write_tail(&mut tail);
+        if written.is_err() {
+            tail.listed = true; // the caller lists it again
+        }
+        written
+    }
+
+    /// Entries held in memory, not yet on file.
+    pub fn buffered(&self) -> i64 {
+        self.tail.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// The entry at `offset`, or `None` outside `[min_offset, max_offset)`.
@@ -261,19 +327,20 @@ impl ConsumeQueue {
         }
     }
 
-    /// Makes every entry written so far durable: fsyncs the files written since the last
-    /// flush, and the folders if a file was created.
+    /// Makes every entry appended so far durable: writes the tail, then fsyncs the files
+    /// written since the last flush, and the folders if a file was created.
     pub fn flush(&self) -> Result<()> {
         let _files = self.files_shared();
-        let max = self.max.load(Ordering::Acquire);
+        self.write_tail(&mut self.lock_tail())?;
+        let written = self.written.load(Ordering::Acquire);
         let first_file = self.first_file.load(Ordering::Acquire);
         let from = self.flushed.load(Ordering::Acquire).max(first_file);
-        if from >= max {
+        if from >= written {
             return Ok(());
         }
         let mut start = self.layout.file_start(from);
         let mut created = false;
-        while start < max {
+        while start < written {
             let path = self.layout.path(&self.dir, start);
             let file = self.files.open(&path).map_err(|e| StoreError::io(&path, e))?;
             file.sync_data().map_err(|e| StoreError::io(&path, e))?;
@@ -290,15 +357,17 @@ impl ConsumeQueue {
                 }
             }
         }
-        self.flushed.fetch_max(max, Ordering::AcqRel);
+        self.flushed.fetch_max(written, Ordering::AcqRel);
         Ok(())
     }
 
     /// Deletes every file of the queue and its folder (the topic was deleted), and the topic
-    /// folder too if that is now empty. The queue must not be written afterwards.
+    /// folder too if that is now empty; what the tail held is dropped. The queue must not be
+    /// written afterwards.
     pub fn destroy(&self) -> Result<()> {
         let _writer = self.lock_writer();
         let _files = self.files_exclusive();
+        self.lock_tail().reset(0);
         match std::fs::read_dir(&self.dir) {
             Ok(items) => {
                 for item in items.flatten() {
@@ -308,7 +377,7 @@ impl ConsumeQueue {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(StoreError::io(&self.dir, e)),
         }
-        for value in [&self.first_file, &self.min, &self.max, &self.flushed] {
+        for value in [&self.first_file, &self.min, &self.max, &self.written, &self.flushed] {
             value.store(0, Ordering::Release);
         }
         match std::fs::remove_dir_all(&self.dir) {
@@ -341,12 +410,28 @@ impl ConsumeQueue {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The tail, locked; the change of its memory is reported to the budget on release.
+    fn lock_tail(&self) -> TailGuard<'_> {
+        // Every change of the tail is complete before it returns: a panicked holder leaves
+        // whole entries behind.
+        TailGuard::new(self.tail.lock().unwrap_or_else(PoisonError::into_inner), &self.behind)
+    }
+
     fn files_shared(&self) -> RwLockReadGuard<'_, ()> {
         self.removal.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn files_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
         self.removal.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for ConsumeQueue {
+    /// What the tail held is dropped (a queue is dropped without a flush only when the
+    /// store is, as in a crash) and no longer counts against the budget.
+    fn drop(&mut self) {
+        let held = self.tail.get_mut().unwrap_or_else(PoisonError::into_inner).held();
+        self.behind.account(held, 0);
     }
 }
 

@@ -72,6 +72,8 @@ impl ConsumeQueue {
         }
         self.first_file.store(first.start, Ordering::Release);
         self.max.store(max, Ordering::Release);
+        self.written.store(max, Ordering::Release);
+        self.lock_tail().reset(max);
         self.flushed.store(flushed, Ordering::Release);
         let min = self.find(first.start, max, |e| !e.is_filler())?.map_or(max, |(i, _)| i);
         self.min.store(min, Ordering::Release);
@@ -79,9 +81,10 @@ impl ConsumeQueue {
     }
 
     fn set_empty(&self, at: i64) {
-        for value in [&self.first_file, &self.min, &self.max, &self.flushed] {
+        for value in [&self.first_file, &self.min, &self.max, &self.written, &self.flushed] {
             value.store(at, Ordering::Release);
         }
+        self.lock_tail().reset(at);
     }
 
     fn remove_all(&self, files: &[Listed], why: &str) -> Result<()> {

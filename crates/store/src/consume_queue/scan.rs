@@ -1,10 +1,14 @@
-//! Reading runs of entries from a queue's files, and the scans and searches built on it.
+//! Reading runs of entries from a queue's files and tail, and the scans and searches built
+//! on it.
 //!
 //! Every function here expects the caller to hold the queue's `removal` lock (shared or
 //! exclusive), so the files of the range it reads cannot be deleted under it, and to pass a
-//! range inside `[first_file, max)`, where every file exists at full length.
+//! range inside `[first_file, max)`: below `written` every file exists at full length, the
+//! rest is in the tail.
 
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::Ordering;
+use std::sync::PoisonError;
 
 use super::entry::{Entry, ENTRY_SIZE};
 use super::ConsumeQueue;
@@ -18,10 +22,27 @@ pub(super) const CHUNK: i64 = 4096;
 const FIRST_READ: i64 = 8;
 
 impl ConsumeQueue {
-    /// Appends the entries `[from, from + count)` to `out`, one read per file touched.
+    /// Appends the entries `[from, from + count)` to `out`: those on file with one read per
+    /// file touched, the rest copied from the tail.
     pub(super) fn read_into(&self, from: i64, count: i64, out: &mut Vec<Entry>) -> Result<()> {
-        let mut buf = Vec::new();
         let end = from.saturating_add(count);
+        let mut on_file = self.written.load(Ordering::Acquire);
+        let mut buffered = Vec::new();
+        if end > on_file {
+            // Copied first: once the tail lock is released its entries may move to a file,
+            // but what was on file then stays there (removal needs the lock the caller holds).
+            let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+            on_file = tail.start();
+            tail.read(from, end, &mut buffered);
+        }
+        self.read_files(from, end.min(on_file), out)?;
+        out.append(&mut buffered);
+        Ok(())
+    }
+
+    /// Appends the entries `[from, end)`, all on file, to `out`, one read per file touched.
+    fn read_files(&self, from: i64, end: i64, out: &mut Vec<Entry>) -> Result<()> {
+        let mut buf = Vec::new();
         let mut at = from;
         while at < end {
             let start = self.layout.file_start(at);

@@ -15,6 +15,8 @@ impl ConsumeQueue {
     pub fn truncate_to(&self, commit_log_end: i64) -> Result<()> {
         let _writer = self.lock_writer();
         let _files = self.files_exclusive();
+        // Rare (recovery): cut on file only.
+        self.write_tail(&mut self.lock_tail())?;
         let max = self.max.load(Ordering::Acquire);
         let min = self.min.load(Ordering::Acquire);
         let first_file = self.first_file.load(Ordering::Acquire);
@@ -39,6 +41,8 @@ impl ConsumeQueue {
         }
 
         self.max.store(keep, Ordering::Release);
+        self.written.store(keep, Ordering::Release);
+        self.lock_tail().reset(keep);
         self.flushed.fetch_min(keep, Ordering::AcqRel);
         let mut start = self.layout.file_start(max - 1);
         while start >= keep {
@@ -65,6 +69,8 @@ impl ConsumeQueue {
     pub fn delete_below(&self, min_commit_log_offset: i64) -> Result<usize> {
         let _writer = self.lock_writer();
         let _files = self.files_exclusive();
+        // Buffered entries of a file deleted here would bring it back when written.
+        self.write_tail(&mut self.lock_tail())?;
         let max = self.max.load(Ordering::Acquire);
         let min = self.min.load(Ordering::Acquire);
         let first_file = self.first_file.load(Ordering::Acquire);

@@ -3,6 +3,10 @@
 //! which queues grew (the broker's held long-polling pulls wait on that). It only reads the
 //! commit log, so a slave that receives raw commit-log bytes builds the same queues.
 //!
+//! Entries go to each queue's in-memory tail, readable at once, and reach the files in
+//! batches; after each round the dispatcher writes the tails that have waited longest (see
+//! `consume_queue::WriteBehind`).
+//!
 //! An entry's tags code is the hash of the message's tag, except in `SCHEDULE_TOPIC_XXXX`
 //! where it is the time the message is due (store time + the delay of its `DELAY` level),
 //! as in RocketMQ: the broker's scheduler reads it without touching the commit log.
@@ -142,6 +146,7 @@ impl Dispatcher {
         }
         self.flush_pending(pending)?;
         self.dispatched.store(offset, Ordering::Release);
+        self.queues.write_due_tails()?;
         Ok(count)
     }
 
@@ -215,8 +220,7 @@ impl Dispatcher {
     }
 
     fn append(&self, topic: &str, queue_id: i32, pending: Pending) -> Result<()> {
-        let queue = self.queues.get_or_create(topic, queue_id)?;
-        queue.append(pending.first, &pending.entries)?;
+        let queue = self.queues.append(topic, queue_id, pending.first, &pending.entries)?;
         if let Some(listener) = &self.listener {
             listener.arrived(topic, queue_id, queue.max_offset());
         }
