@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::{error, info, warn};
 
@@ -101,8 +101,8 @@ fn dispatch_loop(parts: &Parts, stop: &AtomicBool) {
     }
 }
 
-/// Flushes consume queues (writing their in-memory tails first) and the index, then records
-/// the checkpoint.
+/// Flushes every consume queue (writing its in-memory tail first) and the index, then records
+/// the checkpoint: a thorough pass.
 pub fn flush_queues_and_checkpoint(parts: &Parts, commit_log_end: i64) -> Result<()> {
     // Read the progress before flushing, so the checkpoint never claims more than is durable:
     // every entry dispatched below it is in a queue's file or tail now, and each queue's
@@ -110,7 +110,7 @@ pub fn flush_queues_and_checkpoint(parts: &Parts, commit_log_end: i64) -> Result
     let dispatched = parts.dispatcher.dispatched();
     let flushed = parts.commit_log.flushed();
     for queue in parts.queues.all() {
-        queue.flush()?;
+        queue.flush(0)?;
     }
     if let Some(index) = &parts.index {
         index.flush()?;
@@ -119,11 +119,29 @@ pub fn flush_queues_and_checkpoint(parts: &Parts, commit_log_end: i64) -> Result
         .store(&parts.config.store_path_root_dir)
 }
 
+/// Every `flushIntervalConsumeQueue`, syncs the consume queues that have at least
+/// `flushConsumeQueueLeastPages` pages unflushed; every `flushConsumeQueueThoroughInterval`,
+/// all of them, the index and the checkpoint (as RocketMQ does). Entries only in the page
+/// cache survive a process crash; after a power cut, recovery rebuilds what the checkpoint
+/// does not cover from the commit log.
 fn flush_loop(parts: &Parts, stop: &AtomicBool) {
-    let interval = Duration::from_millis(parts.config.flush_interval_consume_queue.max(1));
+    let config = &parts.config;
+    let interval = Duration::from_millis(config.flush_interval_consume_queue.max(1));
+    let thorough = Duration::from_millis(config.flush_consume_queue_thorough_interval);
+    let mut last_thorough = Instant::now();
     while !stop.load(Ordering::Acquire) {
         std::thread::park_timeout(interval);
-        if let Err(e) = flush_queues_and_checkpoint(parts, -1) {
+        let outcome = if last_thorough.elapsed() >= thorough {
+            last_thorough = Instant::now();
+            flush_queues_and_checkpoint(parts, -1)
+        } else {
+            parts
+                .queues
+                .all()
+                .iter()
+                .try_for_each(|queue| queue.flush(config.flush_consume_queue_least_pages))
+        };
+        if let Err(e) = outcome {
             warn!("consume-queue flush failed: {e}");
         }
     }

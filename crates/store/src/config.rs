@@ -42,6 +42,12 @@ pub struct StoreConfig {
     pub flush_commit_log_thorough_interval: u64,
     /// Consume-queue and index flush period, ms (`flushIntervalConsumeQueue`, 1000).
     pub flush_interval_consume_queue: u64,
+    /// Fewest unflushed 4 KiB pages a consume queue needs to be synced by a periodic pass,
+    /// unless thorough (`flushConsumeQueueLeastPages`, 2).
+    pub flush_consume_queue_least_pages: usize,
+    /// Longest time between two thorough consume-queue passes, which sync every queue and the
+    /// index and record the checkpoint, ms (`flushConsumeQueueThoroughInterval`, 60000).
+    pub flush_consume_queue_thorough_interval: u64,
     /// How long a SYNC_FLUSH append waits for its flush, ms (`syncFlushTimeout`, 5000).
     pub sync_flush_timeout: u64,
     /// Largest message body in bytes (`maxMessageSize`, 4 MiB).
@@ -107,6 +113,8 @@ impl Default for StoreConfig {
             flush_commit_log_least_pages: 4,
             flush_commit_log_thorough_interval: 10_000,
             flush_interval_consume_queue: 1_000,
+            flush_consume_queue_least_pages: 2,
+            flush_consume_queue_thorough_interval: 60_000,
             sync_flush_timeout: 5_000,
             max_message_size: 4 * 1024 * 1024,
             file_reserved_time: 72,

@@ -44,6 +44,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use entry::{Entry, ENTRY_SIZE};
+
+/// The page size the least-pages rule counts in.
+const PAGE_BYTES: u64 = 4096;
 pub use file_cache::FileCache;
 use scan::CHUNK;
 use segment::Layout;
@@ -284,6 +287,11 @@ impl ConsumeQueue {
         self.max.load(Ordering::Acquire)
     }
 
+    /// Entries below this offset are durable.
+    pub fn flushed_offset(&self) -> i64 {
+        self.flushed.load(Ordering::Acquire)
+    }
+
     /// The newest entry other than a filler, even below the min offset (recovery uses it
     /// for the largest commit-log offset the queue refers to); `None` if there is none.
     pub fn last_entry(&self) -> Result<Option<Entry>> {
@@ -329,7 +337,19 @@ impl ConsumeQueue {
 
     /// Makes every entry appended so far durable: writes the tail, then fsyncs the files
     /// written since the last flush, and the folders if a file was created.
-    pub fn flush(&self) -> Result<()> {
+    ///
+    /// With `least_pages` above 0 a queue with fewer unflushed 4 KiB pages than that is left for
+    /// a later pass (RocketMQ's `flushConsumeQueueLeastPages`): a queue that gains a few entries
+    /// a second is synced at the thorough passes only, not once a second each.
+    pub fn flush(&self, least_pages: usize) -> Result<()> {
+        if least_pages > 0 {
+            let page = |offset: i64| offset.max(0) as u64 * ENTRY_SIZE as u64 / PAGE_BYTES;
+            let max = self.max.load(Ordering::Acquire);
+            let flushed = self.flushed.load(Ordering::Acquire);
+            if page(max).saturating_sub(page(flushed)) < least_pages as u64 {
+                return Ok(());
+            }
+        }
         let _files = self.files_shared();
         self.write_tail(&mut self.lock_tail())?;
         let written = self.written.load(Ordering::Acquire);

@@ -44,6 +44,23 @@ fn name(start: i64) -> String {
 }
 
 #[test]
+fn a_periodic_flush_waits_for_enough_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let cq = open(dir.path(), 10_000);
+    // 100 entries are 2,000 bytes: less than the two pages a periodic pass asks for.
+    cq.append(0, &entries(0..100)).unwrap();
+    cq.flush(2).unwrap();
+    assert_eq!(cq.flushed_offset(), 0);
+    // A thorough pass syncs whatever there is.
+    cq.flush(0).unwrap();
+    assert_eq!(cq.flushed_offset(), 100);
+    // 600 entries end in the third page, two past the flushed one.
+    cq.append(100, &entries(100..600)).unwrap();
+    cq.flush(2).unwrap();
+    assert_eq!(cq.flushed_offset(), 600);
+}
+
+#[test]
 fn appends_and_reads_across_files() {
     let dir = tempfile::tempdir().unwrap();
     let cq = open(dir.path(), 4);
@@ -68,8 +85,8 @@ fn appends_and_reads_across_files() {
     for n in file_names(dir.path()) {
         assert_eq!(std::fs::metadata(dir.path().join(n)).unwrap().len(), 80, "preallocated");
     }
-    cq.flush().unwrap();
-    cq.flush().unwrap();
+    cq.flush(0).unwrap();
+    cq.flush(0).unwrap();
 }
 
 #[test]
@@ -163,7 +180,7 @@ fn reopening_recovers_the_offsets() {
     {
         let cq = open(dir.path(), 4);
         cq.append(0, &entries(0..9)).unwrap();
-        cq.flush().unwrap();
+        cq.flush(0).unwrap();
     }
     let cq = open(dir.path(), 4);
     assert_eq!((cq.min_offset(), cq.max_offset()), (0, 9));
@@ -260,7 +277,7 @@ fn truncate_to_cuts_entries_past_the_commit_log_end() {
     let dir = tempfile::tempdir().unwrap();
     let cq = open(dir.path(), 4);
     cq.append(0, &entries(0..10)).unwrap();
-    cq.flush().unwrap();
+    cq.flush(0).unwrap();
     cq.truncate_to(10_000).unwrap();
     assert_eq!(cq.max_offset(), 10, "nothing past the end");
     cq.truncate_to(650).unwrap(); // entry 5 ends at 600, entry 6 at 700
@@ -268,7 +285,7 @@ fn truncate_to_cuts_entries_past_the_commit_log_end() {
     assert_eq!(cq.last_entry().unwrap(), Some(entry(5)));
     assert_eq!(file_names(dir.path()), vec![name(0), name(4)]);
     assert_eq!(cq.get(6).unwrap(), None);
-    cq.flush().unwrap();
+    cq.flush(0).unwrap();
     drop(cq);
     let cq = open(dir.path(), 4);
     assert_eq!(cq.max_offset(), 6, "the cut entries stay gone");
@@ -431,14 +448,14 @@ fn destroy_removes_the_files_and_folders() {
 fn flush_syncs_what_was_written() {
     let dir = tempfile::tempdir().unwrap();
     let cq = open(dir.path(), 4);
-    cq.flush().unwrap();
+    cq.flush(0).unwrap();
     cq.append(0, &entries(0..6)).unwrap();
-    cq.flush().unwrap();
+    cq.flush(0).unwrap();
     assert_eq!(cq.flushed.load(Ordering::Relaxed), 6);
     cq.truncate_to(300).unwrap();
     assert_eq!(cq.flushed.load(Ordering::Relaxed), 3);
     cq.append(3, &entries(3..5)).unwrap();
-    cq.flush().unwrap();
+    cq.flush(0).unwrap();
     assert_eq!(cq.flushed.load(Ordering::Relaxed), 5);
 }
 
@@ -477,7 +494,7 @@ fn thousands_of_queues_share_a_bounded_number_of_handles() {
     for (i, cq) in queues.iter().enumerate().step_by(97) {
         assert_eq!(cq.read(0, 10).unwrap(), entries(0..3), "queue {i}");
     }
-    queues.iter().step_by(13).try_for_each(ConsumeQueue::flush).unwrap();
+    queues.iter().step_by(13).try_for_each(|q| q.flush(0)).unwrap();
     peak = peak.max(open_fds());
     assert!(files.len() <= 64);
     // Other tests run in parallel and open files too: allow them some.
@@ -532,7 +549,7 @@ fn readers_never_see_a_partial_entry() {
             while !done.load(Ordering::Acquire) {
                 let keep_from = (cq.max_offset() - 500).max(0);
                 cq.delete_below(keep_from * 100).unwrap();
-                cq.flush().unwrap();
+                cq.flush(0).unwrap();
                 std::thread::yield_now();
             }
         })
@@ -745,7 +762,7 @@ proptest! {
                     prop_assert_eq!(cq.delete_below(threshold).unwrap(), model.delete_below(threshold));
                 }
                 Op::Reopen => {
-                    cq.flush().unwrap();
+                    cq.flush(0).unwrap();
                     drop(cq);
                     cq = reopen();
                     model.reopen();
@@ -756,13 +773,13 @@ proptest! {
                     cq = reopen();
                     model.crash(written);
                 }
-                Op::Flush => cq.flush().unwrap(),
+                Op::Flush => cq.flush(0).unwrap(),
             }
             model.check(&cq, dir.path());
             let held = cq.tail.lock().unwrap().held();
             prop_assert_eq!(behind.held_bytes(), held, "the budget counts the tail's memory");
         }
-        cq.flush().unwrap();
+        cq.flush(0).unwrap();
         drop(cq);
         model.reopen();
         model.check(&reopen(), dir.path());

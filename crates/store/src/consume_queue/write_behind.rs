@@ -169,8 +169,18 @@ mod tests {
     }
 
     fn queue(root: &Path, id: i32, behind: &Arc<WriteBehind>) -> Arc<ConsumeQueue> {
+        queue_sharing(root, id, behind, &Arc::new(FileCache::new(16)))
+    }
+
+    /// A queue whose files are opened through `files`, shared as a store shares it.
+    fn queue_sharing(
+        root: &Path,
+        id: i32,
+        behind: &Arc<WriteBehind>,
+        files: &Arc<FileCache>,
+    ) -> Arc<ConsumeQueue> {
         let dir = queue_dir(root, "T", id).unwrap();
-        let files = Arc::new(FileCache::new(16));
+        let files = Arc::clone(files);
         Arc::new(ConsumeQueue::open(&dir, "T", id, 8, files, Arc::clone(behind)).unwrap())
     }
 
@@ -248,7 +258,7 @@ mod tests {
 
         append(&behind, &q1, 3..5);
         assert_eq!(behind.listed_len(), 1, "listed again once it buffers again");
-        q1.flush().unwrap();
+        q1.flush(0).unwrap();
         assert_eq!(q1.buffered(), 0);
         assert_eq!(q1.flushed.load(Ordering::Acquire), 5, "written, then synced");
         assert_eq!(on_file(root.path(), 1), entries(0..5));
@@ -278,7 +288,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let budget = 64 * 1024;
         let behind = Arc::new(WriteBehind::new(limits(4096, budget)));
-        let queues: Vec<_> = (0..3000).map(|id| queue(root.path(), id, &behind)).collect();
+        // One bounded handle cache, as in a store (3,000 caches would hold 3,000 files open,
+        // and tests running alongside count open files).
+        let files = Arc::new(FileCache::new(64));
+        let queues: Vec<_> =
+            (0..3000).map(|id| queue_sharing(root.path(), id, &behind, &files)).collect();
         let mut peak = 0;
         for round in 0..10 {
             for q in &queues {
