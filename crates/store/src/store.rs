@@ -247,9 +247,7 @@ impl Store {
     }
 
     fn wake_dispatcher(&self) {
-        if let Some(thread) = self.background.dispatcher_thread() {
-            thread.unpark();
-        }
+        self.background.wake_dispatcher();
     }
 
     /// Reads up to `max_count` messages (and about `max_bytes`) of a queue from `offset`,
