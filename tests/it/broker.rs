@@ -243,6 +243,61 @@ async fn a_held_pull_is_answered_when_a_message_arrives() {
     assert!(waited < Duration::from_secs(10), "held pull took {waited:?}");
 }
 
+/// More pulls held on one connection than a small in-flight cap would allow (a consumer of
+/// a 1,100-queue topic holds one per queue) leave the connection free for other requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_held_pulls_do_not_block_other_requests() {
+    const QUEUES: i32 = 1_100;
+    let standalone = Standalone::start();
+    let broker = standalone.broker.to_string();
+    let client = std::sync::Arc::new(RemotingClient::new(ClientConfig::default()));
+    let create = CreateTopicRequestHeader {
+        topic: "ManyQueues".into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: QUEUES,
+        write_queue_nums: QUEUES,
+        perm: 6,
+        topic_filter_type: TopicFilterType::SingleTag,
+        topic_sys_flag: None,
+        order: false,
+        attributes: None,
+        force: false,
+    };
+    let request = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC)
+        .with_ext_fields(create.to_ext());
+    let r = call(&client, &broker, request).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    // Every queue gets a pull held for a minute.
+    let held: Vec<_> = (0..QUEUES)
+        .map(|queue_id| {
+            let (client, broker) = (client.clone(), broker.clone());
+            tokio::spawn(async move {
+                let pull = pull_request("ManyQueues", queue_id, 0, "*", 60_000);
+                client.invoke(&broker, pull, Duration::from_secs(90)).await
+            })
+        })
+        .collect();
+    // Let them reach the broker and be held (nothing to poll for: they answer nothing yet).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Sent after them on the same connection, these are answered while they are held.
+    let send = send_request("ManyQueues", QUEUES - 1, "late", "T", "late");
+    let r = call(&client, &broker, send).await;
+    assert_eq!(r.response_code(), ResponseCode::SUCCESS, "{:?}", r.remark);
+    let offset = QueryConsumerOffsetRequestHeader {
+        consumer_group: GROUP.into(),
+        topic: "ManyQueues".into(),
+        queue_id: 0,
+        set_zero_if_not_found: None,
+    };
+    let request = RemotingCommand::request(RequestCode::QUERY_CONSUMER_OFFSET)
+        .with_ext_fields(offset.to_ext());
+    call(&client, &broker, request).await;
+    // The message wakes its queue's pull.
+    let last = held.into_iter().last().unwrap().await.unwrap().unwrap();
+    assert_eq!(last.response_code(), ResponseCode::SUCCESS, "{:?}", last.remark);
+    assert_eq!(&StoredMessage::decode_all(last.body.clone()).unwrap()[0].body[..], b"late");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_groups_and_locks() {
     let standalone = Standalone::start();

@@ -10,7 +10,10 @@ pub struct ServerConfig {
     /// Largest frame accepted, length prefix included (RocketMQ: 16 MiB).
     pub max_frame_size: usize,
     /// Requests of one connection being processed at once; past this the server stops
-    /// reading from that connection until one finishes (back-pressure through TCP).
+    /// reading from that connection until one finishes (back-pressure through TCP). Pulls
+    /// held by long polling count, and a consumer holds one per queue it owns on the broker,
+    /// so this must be well above the queues one client consumes (RocketMQ's server has no
+    /// such cap; its clients keep at most 65,535 calls outstanding).
     pub max_in_flight_per_connection: usize,
     /// Connections served at once; further ones wait in the accept queue.
     pub max_connections: usize,
@@ -25,7 +28,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
-            max_in_flight_per_connection: 1024,
+            max_in_flight_per_connection: 65_536,
             max_connections: 65_536,
             idle_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(5),

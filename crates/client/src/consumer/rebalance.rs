@@ -139,7 +139,9 @@ async fn update_queues(member: &Arc<GroupMember>, topic: &str, mine: &BTreeSet<M
             .filter(|q| q.topic == topic)
             .map(|q| (q.broker_name, q.queue_id))
             .collect();
-        tracing::info!(group = member.group(), %topic, ?queues, "rebalanced");
+        // The count at info (a topic may have thousands of queues), the list at debug.
+        tracing::info!(group = member.group(), %topic, queues = queues.len(), "rebalanced");
+        tracing::debug!(group = member.group(), %topic, ?queues, "queues owned now");
     }
     if retry_soon {
         rebalance_later(member);

@@ -95,6 +95,8 @@ async fn update_topic(core: &Arc<Core>, topic: &str, mine: &BTreeSet<MessageQueu
             .filter(|q| q.topic == topic)
             .map(|q| (q.broker_name, q.queue_id))
             .collect();
-        tracing::info!(group = core.group(), %topic, ?queues, "rebalanced");
+        // The count at info (a topic may have thousands of queues), the list at debug.
+        tracing::info!(group = core.group(), %topic, queues = queues.len(), "rebalanced");
+        tracing::debug!(group = core.group(), %topic, ?queues, "queues owned now");
     }
 }
