@@ -59,8 +59,11 @@ impl Allocator {
     pub fn set_current(&self, file: Arc<MappedFile>) {
         file.set_writing(true);
         let (lock, _) = &*self.shared;
-        let previous = lock.lock().unwrap_or_else(PoisonError::into_inner).current.replace(file);
-        if let Some(sealed) = previous {
+        let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let previous = state.current.replace(Arc::clone(&file));
+        drop(state);
+        // Naming the same segment again (the open path does, after a first take) keeps it.
+        if let Some(sealed) = previous.filter(|p| !Arc::ptr_eq(p, &file)) {
             sealed.set_writing(false);
         }
     }
