@@ -126,6 +126,7 @@ fn run(shared: &(Mutex<State>, Condvar), dir: &std::path::Path, segment_size: us
     run_in_the_background();
     let (lock, wake) = shared;
     let mut warmed = Warmed::default();
+    let mut next_head = Warmed::default();
     loop {
         let wanted = {
             let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
@@ -141,13 +142,20 @@ fn run(shared: &(Mutex<State>, Condvar), dir: &std::path::Path, segment_size: us
                 if warm {
                     if let Some(current) = &state.current {
                         warmed.ahead_of(current);
+                        // Near the end of the segment, the window continues into the next.
+                        let runway = current.len().saturating_sub(current.published());
+                        if let (true, Some((_, next))) = (runway < WARM_AHEAD, &state.ready) {
+                            next_head.up_to(next.file(), WARM_AHEAD - runway);
+                        }
                     }
                 }
                 state =
                     wake.wait_timeout(state, WARM_PERIOD).unwrap_or_else(PoisonError::into_inner).0;
             }
         };
-        match create(dir, wanted, segment_size, warm) {
+        // Its first pages are mapped only when the writer nears it (above): mapped now, they
+        // would be dirty zeros for the kernel to write back long before they are used.
+        match create(dir, wanted, segment_size, false) {
             Ok(writer) => {
                 let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
                 state.ready = Some((wanted, writer));
@@ -182,16 +190,28 @@ impl Warmed {
         }
         *self = Warmed { file: Arc::downgrade(current), end: target.max(done) };
     }
+
+    /// Maps the first `len` bytes of `next` (the prepared segment) not mapped yet.
+    fn up_to(&mut self, next: &Arc<MappedFile>, len: usize) {
+        let same = std::sync::Weak::ptr_eq(&self.file, &Arc::downgrade(next));
+        let done = if same { self.end } else { 0 };
+        let target = len.min(next.len());
+        if done < target {
+            prefault_in_chunks(next, done, target - done);
+        }
+        *self = Warmed { file: Arc::downgrade(next), end: target.max(done) };
+    }
 }
 
 /// Creates (or, when a prepared empty file is left from before, reopens) the segment at
-/// `start` and makes its existence durable. When warming, its first pages are mapped; the
-/// allocator keeps mapping ahead of the append point from then on.
+/// `start` and makes its existence durable. With `map_head` its first pages are mapped (for a
+/// segment needed at once); the allocator keeps mapping ahead of the append point from then
+/// on.
 ///
 /// The whole segment is not warmed in advance: that made a gibibyte of dirty zero pages,
 /// which the kernel wrote back half a minute later while appends were waiting on the disk
 /// (send p99 of those seconds 15–30 ms), for no gain over mapping just ahead of the writer.
-fn create(dir: &std::path::Path, start: i64, size: usize, warm: bool) -> Result<Writer> {
+fn create(dir: &std::path::Path, start: i64, size: usize, map_head: bool) -> Result<Writer> {
     let path = segment::path(dir, start);
     let file = match MappedFile::create(&path, size) {
         Ok(file) => file,
@@ -213,7 +233,7 @@ fn create(dir: &std::path::Path, start: i64, size: usize, warm: bool) -> Result<
     sync_file_and_dir(&path)?;
     let file = Arc::new(file);
     file.set_writing(true);
-    if warm {
+    if map_head {
         prefault_in_chunks(&file, 0, WARM_AHEAD);
     }
     file.writer().ok_or_else(|| StoreError::Corrupt("segment writer taken".into()))
