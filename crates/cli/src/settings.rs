@@ -21,8 +21,17 @@ pub fn load<T: DeserializeOwned + Default>(path: Option<&Path>) -> anyhow::Resul
 pub fn load_checked<T: DeserializeOwned + Default + serde::Serialize>(
     path: Option<&Path>,
 ) -> anyhow::Result<T> {
+    load_checked_over(path, T::default())
+}
+
+/// Like [`load_checked`], with the file's settings laid over `base` rather than over `T`'s
+/// defaults (a role whose defaults differ, as standalone's auto-created topics).
+pub fn load_checked_over<T: DeserializeOwned + Default + serde::Serialize>(
+    path: Option<&Path>,
+    base: T,
+) -> anyhow::Result<T> {
     let Some(path) = path else {
-        return Ok(T::default());
+        return Ok(base);
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
@@ -32,7 +41,9 @@ pub fn load_checked<T: DeserializeOwned + Default + serde::Serialize>(
     if let Some(unknown) = table.keys().find(|k| !known.contains_key(*k)) {
         anyhow::bail!("invalid config file {}: unknown setting `{unknown}`", path.display());
     }
-    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    let mut merged = toml::Table::try_from(base).context("cannot list the base settings")?;
+    merged.extend(table);
+    merged.try_into().with_context(|| format!("invalid config file {}", path.display()))
 }
 
 /// Splits `host:port` (a bare port means all interfaces).
@@ -65,6 +76,26 @@ mod tests {
         let err = load::<NamesrvConfig>(Some(&path)).unwrap_err();
         assert!(format!("{err:#}").contains("listenPrt"), "{err:#}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_is_laid_over_the_role_defaults() {
+        use ferromq_broker::BrokerConfig;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("standalone.toml");
+        let base = || BrokerConfig { auto_create_topic_enable: true, ..BrokerConfig::default() };
+        std::fs::write(&path, "brokerName = \"b\"\nflushIntervalCommitLog = 200\n").unwrap();
+        let config: BrokerConfig = load_checked_over(Some(&path), base()).unwrap();
+        assert!(config.auto_create_topic_enable, "the base's value where the file is silent");
+        assert_eq!(config.broker_name, "b");
+        assert_eq!(config.store.flush_interval_commit_log, 200);
+        std::fs::write(&path, "autoCreateTopicEnable = false\n").unwrap();
+        let config: BrokerConfig = load_checked_over(Some(&path), base()).unwrap();
+        assert!(!config.auto_create_topic_enable);
+        std::fs::write(&path, "autoCreateTopic = true\n").unwrap();
+        let err = load_checked_over::<BrokerConfig>(Some(&path), base()).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown setting `autoCreateTopic`"), "{err:#}");
+        assert!(load_checked_over::<BrokerConfig>(None, base()).unwrap().auto_create_topic_enable);
     }
 
     #[test]

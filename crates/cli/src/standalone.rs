@@ -41,10 +41,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let namesrv = NameServer::bind(namesrv_config).await.context("cannot start the name server")?;
     let namesrv_addr = namesrv.local_addr()?;
 
-    let mut broker_config: BrokerConfig = match &args.config {
-        Some(path) => crate::settings::load_checked(Some(path))?,
-        None => BrokerConfig { auto_create_topic_enable: true, ..BrokerConfig::default() },
-    };
+    // Standalone creates topics on first use unless its file says otherwise.
+    let defaults = BrokerConfig { auto_create_topic_enable: true, ..BrokerConfig::default() };
+    let mut broker_config: BrokerConfig =
+        crate::settings::load_checked_over(args.config.as_deref(), defaults)?;
     broker_config.listen_addr = args.listen_addr.clone();
     broker_config.listen_port = args.broker_port;
     broker_config.broker_ip1 = args.broker_ip.clone();
