@@ -227,9 +227,8 @@ impl Meter {
         let (latency, measured, seq) = match (Stamp::read(message.body()), self.run) {
             (Some(stamp), Some(run)) if stamp.run == run => {
                 self.stamped.fetch_add(1, Ordering::Relaxed);
-                (wall.duration_since(stamp.sent_at).unwrap_or_default(), stamp.measured, {
-                    Some(stamp.seq)
-                })
+                let latency = wall.duration_since(stamp.sent_at).unwrap_or_default();
+                (latency, stamp.measured, Some(stamp.seq))
             }
             (_, Some(_)) => {
                 self.foreign.fetch_add(1, Ordering::Relaxed);
