@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferromq_protocol::body::{
     ConsumerData, HeartbeatData, MessageQueue, ProducerData, ResetOffsetBody, TopicRouteData,
@@ -25,6 +25,9 @@ use tokio_util::task::TaskTracker;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, Result};
 use crate::route::TopicRoute;
+
+/// Forced heartbeats ([`Instance::heartbeat_soon`]) at most this often.
+const FORCED_HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// The template topic brokers create unknown topics from (`TBW102`).
 pub const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
@@ -55,6 +58,8 @@ pub(crate) struct Instance {
     members: Mutex<HashMap<String, Arc<dyn Member>>>,
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// When [`Instance::heartbeat_soon`] last sent one.
+    last_forced_heartbeat: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -88,6 +93,7 @@ impl Instance {
             members: Mutex::default(),
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            last_forced_heartbeat: Mutex::default(),
             client_id,
             config,
         }))
@@ -121,6 +127,25 @@ impl Instance {
             self.unregister(None, Some(group)).await;
         }
         self.remoting.shutdown();
+    }
+
+    /// Sends a heartbeat now unless one was forced less than [`FORCED_HEARTBEAT_EVERY`] ago:
+    /// a broker that restarted, or has not seen a new member yet, does not list the group's
+    /// subscriptions until it gets one.
+    pub fn heartbeat_soon(self: &Arc<Self>) {
+        if self.is_stopped() {
+            return;
+        }
+        {
+            let mut last = lock(&self.last_forced_heartbeat);
+            let now = Instant::now();
+            if last.is_some_and(|at| now.saturating_duration_since(at) < FORCED_HEARTBEAT_EVERY) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let instance = Arc::clone(self);
+        self.tasks.spawn(async move { instance.heartbeat().await });
     }
 
     /// Whether [`Instance::shutdown`] has begun.

@@ -75,11 +75,7 @@ pub struct Args {
 
 /// Runs the benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = args.threads {
-        builder.worker_threads(threads.max(1));
-    }
-    builder.enable_all().build()?.block_on(consume(args))
+    super::runtime(args.threads)?.block_on(consume(args))
 }
 
 async fn consume(args: Args) -> anyhow::Result<()> {

@@ -38,6 +38,15 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
     }
 }
 
+/// A multi-threaded tokio runtime with `threads` workers (one per core when `None`).
+pub fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(threads.max(1));
+    }
+    builder.enable_all().build()
+}
+
 /// Resident memory of this process from /proc (total, anonymous, file-backed), in bytes.
 pub fn resident_memory() -> Option<(u64, u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferromq_protocol::body::{
     ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
@@ -26,9 +26,6 @@ pub const PULL_DELAY_ON_ERROR: Duration = Duration::from_secs(3);
 /// How long to wait before re-checking a queue whose cache is full
 /// (`PULL_TIME_DELAY_MILLS_WHEN_CACHE_FLOW_CONTROL`).
 pub const PULL_DELAY_ON_FLOW_CONTROL: Duration = Duration::from_millis(50);
-/// Forced heartbeats (after a broker forgot the subscription) at most this often.
-const FORCED_HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
-
 /// One assigned queue being pulled and consumed.
 #[derive(Debug, Clone)]
 pub struct QueueRun {
@@ -59,7 +56,6 @@ pub struct GroupMember {
     pub rebalance_now: Notify,
     pub stop: CancellationToken,
     pub tasks: TaskTracker,
-    last_forced_heartbeat: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for GroupMember {
@@ -98,7 +94,6 @@ impl GroupMember {
             rebalance_now: Notify::new(),
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
-            last_forced_heartbeat: Mutex::default(),
         }
     }
 
@@ -214,16 +209,7 @@ impl GroupMember {
     /// Sends a heartbeat now unless one was forced less than a second ago (a broker that
     /// restarted has forgotten the group's subscriptions until it gets one).
     pub fn heartbeat_soon(self: &Arc<Self>) {
-        {
-            let mut last = lock(&self.last_forced_heartbeat);
-            let now = Instant::now();
-            if last.is_some_and(|at| now.saturating_duration_since(at) < FORCED_HEARTBEAT_EVERY) {
-                return;
-            }
-            *last = Some(now);
-        }
-        let instance = Arc::clone(&self.instance);
-        self.tasks.spawn(async move { instance.heartbeat().await });
+        self.instance.heartbeat_soon();
     }
 
     /// Sleeps `pause` unless the member stops or `also` is cancelled first; false if so.

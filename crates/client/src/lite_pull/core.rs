@@ -24,9 +24,6 @@ use crate::consumer::start_offset::{start_from, StartFrom, StoredOffset};
 use crate::error::{ClientError, Result};
 use crate::instance::{Instance, Member};
 
-/// Forced heartbeats (the broker does not list this member yet) at most this often.
-const FORCED_HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
-
 /// How the application chose its queues; the two are mutually exclusive, as in RocketMQ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -92,7 +89,6 @@ pub struct Core {
     pub stop: CancellationToken,
     pub tasks: TaskTracker,
     next_auto_commit: Mutex<Option<Instant>>,
-    last_forced_heartbeat: Mutex<Option<Instant>>,
 }
 
 impl Core {
@@ -118,7 +114,6 @@ impl Core {
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
             next_auto_commit: Mutex::default(),
-            last_forced_heartbeat: Mutex::default(),
         }
     }
 
@@ -307,16 +302,7 @@ impl Core {
 
     /// Sends a heartbeat now unless one was forced less than a second ago.
     pub fn heartbeat_soon(&self) {
-        {
-            let mut last = lock(&self.last_forced_heartbeat);
-            let now = Instant::now();
-            if last.is_some_and(|at| now.saturating_duration_since(at) < FORCED_HEARTBEAT_EVERY) {
-                return;
-            }
-            *last = Some(now);
-        }
-        let instance = Arc::clone(&self.instance);
-        self.tasks.spawn(async move { instance.heartbeat().await });
+        self.instance.heartbeat_soon();
     }
 
     /// Sleeps `pause` unless the consumer stops or `also` is cancelled first; false if so.

@@ -109,17 +109,7 @@ impl LoadArgs {
     /// unless told otherwise: at 10,000 sends a second one thread needs a third less CPU than
     /// two (every hand-over between them is a wake-up) and starts sends as punctually.
     pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        match (self.threads, self.rate) {
-            (Some(threads), _) => {
-                builder.worker_threads(threads.max(1));
-            }
-            (None, Some(_)) => {
-                builder.worker_threads(1);
-            }
-            (None, None) => {}
-        }
-        builder.enable_all().build()
+        crate::bench::runtime(self.threads.or(self.rate.map(|_| 1)))
     }
 
     fn seconds(value: f64, what: &str) -> anyhow::Result<Duration> {

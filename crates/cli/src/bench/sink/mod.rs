@@ -39,11 +39,7 @@ pub struct Args {
 
 /// Runs the sink until Ctrl-C or SIGTERM, then prints what it answered.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = args.threads {
-        builder.worker_threads(threads.max(1));
-    }
-    builder.enable_all().build()?.block_on(serve(args))
+    crate::bench::runtime(args.threads)?.block_on(serve(args))
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
